@@ -1,0 +1,315 @@
+//! The agent's configuration: Datadog's `datadog.yaml` keys, overlaid by `DD_*` variables.
+//!
+//! [`AgentConfig`] is the typed result. Every field is named after its Datadog key (nested
+//! structs for `apm_config.*` and `process_config.*`), and its doc comment ends with the
+//! default. [`load`] builds it from defaults, an optional file and the environment, and
+//! remembers where each value came from so `dogwatch config` can say so.
+
+mod env;
+mod error;
+mod load;
+mod values;
+
+use serde::{Deserialize, Serialize};
+
+pub use env::Environment;
+pub use error::ConfigError;
+pub use load::{LoadedConfig, ValueSource, load};
+pub use values::{CompressorKind, LogLevel, ProcessAgentMode};
+
+/// The default address of a dogwatch server, used when `dd_url` is not set.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8585";
+
+/// Everything the agent reads from `datadog.yaml` and `DD_*` variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentConfig {
+    /// The API key sent with every payload (`DD_API_KEY`). Defaults to empty, which the
+    /// standalone agent refuses; `dogwatch up` fills in the server's own key.
+    pub api_key: String,
+    /// Datadog's site name (`DD_SITE`). Accepted for compatibility; dogwatch sends to
+    /// `dd_url`. Defaults to `datadoghq.com`.
+    pub site: String,
+    /// The dogwatch server to send to (`DD_DD_URL`, or `DD_URL`). Defaults to empty, which
+    /// means `http://127.0.0.1:8585`.
+    pub dd_url: String,
+    /// The host name to report, overriding every other source (`DD_HOSTNAME`). Defaults to
+    /// empty (resolve it).
+    pub hostname: String,
+    /// A file whose first line is the host name (`DD_HOSTNAME_FILE`). Defaults to empty.
+    pub hostname_file: String,
+    /// Tags added to everything this host reports (`DD_TAGS`, space- or comma-separated).
+    /// Defaults to none.
+    pub tags: Vec<String>,
+    /// More host tags, appended to `tags` (`DD_EXTRA_TAGS`). Defaults to none.
+    pub extra_tags: Vec<String>,
+    /// The environment tag of this host (`DD_ENV`), added as `env:<value>`. Defaults to empty.
+    pub env: String,
+    /// How much the agent logs (`DD_LOG_LEVEL`): trace, debug, info, warn, error, critical
+    /// or off. Defaults to `info`.
+    pub log_level: LogLevel,
+    /// The loopback port of the agent's local API, which `dogwatch status` asks
+    /// (`DD_CMD_PORT`). Defaults to 5001.
+    pub cmd_port: u16,
+    /// The address the local API binds (`DD_CMD_HOST`); only loopback addresses are
+    /// accepted. Defaults to `localhost`.
+    pub cmd_host: String,
+    /// Where the agent keeps its state (`DD_RUN_PATH`). Defaults to empty: the data
+    /// directory (`--data-dir`).
+    pub run_path: String,
+    /// Seconds before a request to the server is abandoned and retried
+    /// (`DD_FORWARDER_TIMEOUT`). Defaults to 20.
+    pub forwarder_timeout: u64,
+    /// Bytes of payloads held in memory while they wait to be sent
+    /// (`DD_FORWARDER_RETRY_QUEUE_PAYLOADS_MAX_SIZE`); past it, the oldest go to disk.
+    /// Defaults to 15 MiB.
+    pub forwarder_retry_queue_payloads_max_size: u64,
+    /// Bytes of payloads kept on disk while the server cannot be reached
+    /// (`DD_FORWARDER_STORAGE_MAX_SIZE_IN_BYTES`); when full, the oldest are dropped and
+    /// counted; 0 turns the disk buffer off. Defaults to 100 MiB.
+    pub forwarder_storage_max_size_in_bytes: u64,
+    /// The directory of the disk buffer (`DD_FORWARDER_STORAGE_PATH`). Defaults to empty:
+    /// `<run_path>/transactions_to_retry`.
+    pub forwarder_storage_path: String,
+    /// The first retry delay in seconds; each further retry doubles it, with jitter
+    /// (`DD_FORWARDER_BACKOFF_BASE`). Defaults to 2.
+    pub forwarder_backoff_base: f64,
+    /// The longest retry delay in seconds (`DD_FORWARDER_BACKOFF_MAX`). Defaults to 64.
+    pub forwarder_backoff_max: f64,
+    /// How payloads are compressed: `zstd` or `zlib` (`DD_SERIALIZER_COMPRESSOR_KIND`).
+    /// Defaults to `zstd`.
+    pub serializer_compressor_kind: CompressorKind,
+    /// Seconds between runs of the host checks and the `datadog.agent.up` service check.
+    /// Defaults to 15.
+    pub check_interval: u64,
+    /// Whether host metadata is sent (`DD_ENABLE_METADATA_COLLECTION`). Defaults to true.
+    pub enable_metadata_collection: bool,
+    /// The DogStatsD UDP port (`DD_DOGSTATSD_PORT`); 0 turns UDP off. Defaults to 8125.
+    pub dogstatsd_port: u16,
+    /// Listen on every interface instead of localhost (`DD_DOGSTATSD_NON_LOCAL_TRAFFIC`).
+    /// Defaults to false.
+    pub dogstatsd_non_local_traffic: bool,
+    /// A Unix datagram socket path for DogStatsD (`DD_DOGSTATSD_SOCKET`). Defaults to empty
+    /// (off).
+    pub dogstatsd_socket: String,
+    /// The largest datagram read, in bytes (`DD_DOGSTATSD_BUFFER_SIZE`). Defaults to 8192.
+    pub dogstatsd_buffer_size: u64,
+    /// The socket receive buffer in bytes (`DD_DOGSTATSD_SO_RCVBUF`); 0 keeps the OS
+    /// default. Defaults to 0.
+    pub dogstatsd_so_rcvbuf: u64,
+    /// Seconds a counter keeps reporting 0 after its last sample
+    /// (`DD_DOGSTATSD_EXPIRY_SECONDS`). Defaults to 300.
+    pub dogstatsd_expiry_seconds: u64,
+    /// Tags added to every DogStatsD sample (`DD_DOGSTATSD_TAGS`). Defaults to none.
+    pub dogstatsd_tags: Vec<String>,
+    /// Histogram aggregates to send: any of max, min, median, avg, sum, count
+    /// (`DD_HISTOGRAM_AGGREGATES`, space-separated). Defaults to `max median avg count`.
+    pub histogram_aggregates: Vec<String>,
+    /// Histogram percentiles to send, each between 0 and 1 (`DD_HISTOGRAM_PERCENTILES`,
+    /// space-separated). Defaults to `0.95`.
+    pub histogram_percentiles: Vec<String>,
+    /// APM trace intake (`apm_config.*`).
+    pub apm_config: ApmConfig,
+    /// Live process collection (`process_config.*`).
+    pub process_config: ProcessConfig,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            api_key: String::new(),
+            site: "datadoghq.com".into(),
+            dd_url: String::new(),
+            hostname: String::new(),
+            hostname_file: String::new(),
+            tags: Vec::new(),
+            extra_tags: Vec::new(),
+            env: String::new(),
+            log_level: LogLevel::Info,
+            cmd_port: 5001,
+            cmd_host: "localhost".into(),
+            run_path: String::new(),
+            forwarder_timeout: 20,
+            forwarder_retry_queue_payloads_max_size: 15 * 1024 * 1024,
+            forwarder_storage_max_size_in_bytes: 100 * 1024 * 1024,
+            forwarder_storage_path: String::new(),
+            forwarder_backoff_base: 2.0,
+            forwarder_backoff_max: 64.0,
+            serializer_compressor_kind: CompressorKind::Zstd,
+            check_interval: 15,
+            enable_metadata_collection: true,
+            dogstatsd_port: 8125,
+            dogstatsd_non_local_traffic: false,
+            dogstatsd_socket: String::new(),
+            dogstatsd_buffer_size: 8192,
+            dogstatsd_so_rcvbuf: 0,
+            dogstatsd_expiry_seconds: 300,
+            dogstatsd_tags: Vec::new(),
+            histogram_aggregates: ["max", "median", "avg", "count"].map(String::from).to_vec(),
+            histogram_percentiles: vec!["0.95".into()],
+            apm_config: ApmConfig::default(),
+            process_config: ProcessConfig::default(),
+        }
+    }
+}
+
+impl AgentConfig {
+    /// The server URL payloads go to: `dd_url` without a trailing slash, or the default.
+    pub fn server_url(&self) -> &str {
+        match self.dd_url.trim_end_matches('/') {
+            "" => DEFAULT_SERVER_URL,
+            url => url,
+        }
+    }
+
+    /// Configured host tags: `tags`, `extra_tags` and `env:<env>`, without duplicates, in
+    /// that order.
+    pub fn configured_host_tags(&self) -> Vec<String> {
+        let env_tag = (!self.env.is_empty()).then(|| format!("env:{}", self.env));
+        let mut out: Vec<String> = Vec::new();
+        for tag in self.tags.iter().chain(&self.extra_tags).chain(env_tag.as_ref()) {
+            if !tag.is_empty() && !out.contains(tag) {
+                out.push(tag.clone());
+            }
+        }
+        out
+    }
+
+    /// Histogram percentiles as numbers; [`load`] has already checked they parse.
+    pub fn histogram_percentile_values(&self) -> Vec<f64> {
+        self.histogram_percentiles.iter().filter_map(|p| p.parse().ok()).collect()
+    }
+}
+
+/// APM trace intake settings (`apm_config.*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApmConfig {
+    /// Whether the trace receiver runs (`DD_APM_ENABLED`). Defaults to true.
+    pub enabled: bool,
+    /// The trace receiver's TCP port (`DD_APM_RECEIVER_PORT`); 0 turns TCP off. Defaults
+    /// to 8126.
+    pub receiver_port: u16,
+    /// Listen on every interface instead of localhost (`DD_APM_NON_LOCAL_TRAFFIC`).
+    /// Defaults to false.
+    pub apm_non_local_traffic: bool,
+    /// A Unix socket path for traces (`DD_APM_RECEIVER_SOCKET`). Defaults to empty (off).
+    pub receiver_socket: String,
+    /// The largest accepted request body in bytes (`DD_APM_MAX_PAYLOAD_SIZE`). Defaults to
+    /// 25 MiB.
+    pub max_payload_size: u64,
+    /// Seconds allowed to read one request (`DD_APM_RECEIVER_TIMEOUT`). Defaults to 5.
+    pub receiver_timeout: u64,
+    /// The environment given to spans that carry none (`DD_APM_ENV`). Defaults to empty
+    /// (the agent's `env`).
+    pub env: String,
+    /// Traces per second per service and env that sampling rates aim at
+    /// (`DD_APM_TARGET_TPS`). Defaults to 10.
+    pub target_traces_per_second: f64,
+    /// Error traces per second kept by the error sampler (`DD_APM_ERROR_TPS`). Defaults to 10.
+    pub errors_per_second: f64,
+}
+
+impl Default for ApmConfig {
+    fn default() -> Self {
+        ApmConfig {
+            enabled: true,
+            receiver_port: 8126,
+            apm_non_local_traffic: false,
+            receiver_socket: String::new(),
+            max_payload_size: 25 * 1024 * 1024,
+            receiver_timeout: 5,
+            env: String::new(),
+            target_traces_per_second: 10.0,
+            errors_per_second: 10.0,
+        }
+    }
+}
+
+/// Live process collection settings (`process_config.*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcessConfig {
+    /// The legacy switch `DD_PROCESS_AGENT_ENABLED`: `true` turns process collection on,
+    /// `false` off, `disabled` turns everything process-related off. Defaults to empty
+    /// (decided by `process_collection.enabled`).
+    pub enabled: ProcessAgentMode,
+    /// Process collection (`DD_PROCESS_CONFIG_PROCESS_COLLECTION_ENABLED`).
+    pub process_collection: Toggle,
+    /// Container collection (`DD_PROCESS_CONFIG_CONTAINER_COLLECTION_ENABLED`).
+    pub container_collection: Toggle,
+    /// Hide the values of sensitive arguments (`DD_SCRUB_ARGS`). Defaults to true.
+    pub scrub_args: bool,
+    /// More sensitive words, merged after the defaults (`DD_CUSTOM_SENSITIVE_WORDS`,
+    /// comma-separated or a JSON list). Defaults to none.
+    pub custom_sensitive_words: Vec<String>,
+    /// Keep only the executable of each command line (`DD_STRIP_PROCESS_ARGS`). Defaults
+    /// to false.
+    pub strip_proc_arguments: bool,
+    /// Regular expressions; matching processes are not reported. Defaults to none.
+    pub blacklist_patterns: Vec<String>,
+    /// Collection intervals in seconds.
+    pub intervals: ProcessIntervals,
+    /// Processes per payload. Defaults to 100.
+    pub max_per_message: u64,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        ProcessConfig {
+            enabled: ProcessAgentMode::Unset,
+            process_collection: Toggle { enabled: true },
+            container_collection: Toggle { enabled: true },
+            scrub_args: true,
+            custom_sensitive_words: Vec::new(),
+            strip_proc_arguments: false,
+            blacklist_patterns: Vec::new(),
+            intervals: ProcessIntervals::default(),
+            max_per_message: 100,
+        }
+    }
+}
+
+impl ProcessConfig {
+    /// Whether live processes are collected, after the legacy switch is applied.
+    pub fn process_collection_enabled(&self) -> bool {
+        match self.enabled {
+            ProcessAgentMode::Unset => self.process_collection.enabled,
+            ProcessAgentMode::True => true,
+            ProcessAgentMode::False | ProcessAgentMode::Disabled => false,
+        }
+    }
+}
+
+/// An `enabled: bool` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Toggle {
+    /// On or off. Defaults to true.
+    pub enabled: bool,
+}
+
+impl Default for Toggle {
+    fn default() -> Self {
+        Toggle { enabled: true }
+    }
+}
+
+/// Process collection intervals (`process_config.intervals.*`), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcessIntervals {
+    /// The standard interval; must be a multiple of `process_realtime`. Defaults to 10.
+    pub process: u64,
+    /// The interval while someone watches live processes. Defaults to 2.
+    pub process_realtime: u64,
+}
+
+impl Default for ProcessIntervals {
+    fn default() -> Self {
+        ProcessIntervals {
+            process: 10,
+            process_realtime: 2,
+        }
+    }
+}

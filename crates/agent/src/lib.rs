@@ -1,0 +1,15 @@
+//! The dogwatch agent.
+//!
+//! This crate owns everything that runs on a monitored host: the Datadog-compatible
+//! configuration ([`config`]), the host's identity ([`hostname`]), checks ([`checks`]),
+//! host metadata ([`metadata`]), the forwarder that ships payloads to a server with a disk
+//! buffer for outages ([`forwarder`]), the local status API ([`status`]), and the wiring of
+//! these into a running agent ([`runtime`]).
+//!
+//! It must not depend on the server or the store crates: an agent talks to a server only
+//! over HTTP, with the shapes in `dogwatch-model`.
+
+pub mod config;
+pub mod forwarder;
+pub mod hostname;
+pub mod shutdown;

@@ -1,0 +1,18 @@
+//! Intake paths and HTTP header names shared by the agent's forwarder and the server.
+
+/// Metric series in Datadog's v1 JSON shape.
+pub const SERIES_V1: &str = "/api/v1/series";
+/// Service check runs in Datadog's v1 JSON shape.
+pub const CHECK_RUN_V1: &str = "/api/v1/check_run";
+/// Host metadata, as Datadog agents post it to `/intake/`.
+pub const HOST_METADATA: &str = "/intake/";
+/// API key validation, answered as Datadog's `GET /api/v1/validate`.
+pub const VALIDATE: &str = "/api/v1/validate";
+
+/// The header carrying the API key on every intake request (Datadog's name).
+pub const API_KEY_HEADER: &str = "DD-API-KEY";
+/// The header naming the agent's version (Datadog's name).
+pub const AGENT_VERSION_HEADER: &str = "DD-Agent-Version";
+/// A unique id per forwarded payload. The server applies a payload id at most once, so a
+/// payload retried after its response was lost is not stored twice.
+pub const PAYLOAD_ID_HEADER: &str = "Dogwatch-Payload-Id";
