@@ -9,7 +9,11 @@
 //! It must not depend on the server or the store crates: an agent talks to a server only
 //! over HTTP, with the shapes in `dogwatch-model`.
 
+pub mod checks;
 pub mod config;
 pub mod forwarder;
 pub mod hostname;
+pub mod metadata;
+pub mod runtime;
 pub mod shutdown;
+pub mod status;

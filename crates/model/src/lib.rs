@@ -16,3 +16,9 @@ pub use service_check::{CheckRun, CheckStatus};
 
 /// The version of dogwatch, reported by agents in every payload and by the server's `/info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Reads `null` as an empty list; Datadog's serializers send `"tags": null` for no tags.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+}

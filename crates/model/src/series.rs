@@ -42,8 +42,8 @@ pub struct Series {
     /// The host the metric describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// `key:value` tags.
-    #[serde(default)]
+    /// `key:value` tags; `null` reads as none, as Datadog's serializer sends it.
+    #[serde(default, deserialize_with = "crate::null_as_empty")]
     pub tags: Vec<String>,
 }
 

@@ -70,7 +70,7 @@ pub struct CheckRun {
     /// Free text shown with the status.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
-    /// `key:value` tags.
-    #[serde(default)]
+    /// `key:value` tags; `null` reads as none, as Datadog's serializer sends it.
+    #[serde(default, deserialize_with = "crate::null_as_empty")]
     pub tags: Vec<String>,
 }

@@ -1,1 +1,113 @@
+//! The dogwatch server.
+//!
+//! This crate owns the HTTP side of a dogwatch deployment: API keys ([`keys`]), the
+//! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), the query API
+//! ([`api`]) and the pages a browser gets ([`pages`]). It keeps data through the
+//! `dogwatch-store` trait and must never read the host it runs on (no /proc): everything
+//! it knows arrives from agents.
 
+pub mod api;
+pub mod error;
+pub mod intake;
+pub mod keys;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use dogwatch_store::Store;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+pub use keys::{KeyOrigin, ServerKey};
+
+/// The largest request body accepted, after decompression: 16 MiB. Larger bodies get 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The address to listen on. Defaults to `127.0.0.1:8585`.
+    pub listen: SocketAddr,
+    /// The largest request body accepted after decompression. Defaults to 16 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { listen: SocketAddr::from(([127, 0, 0, 1], 8585)), max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+    }
+}
+
+/// What request handlers share.
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The API keys that may send data, loaded from the store.
+    pub keys: RwLock<Vec<String>>,
+    /// Settings.
+    pub settings: ServerSettings,
+}
+
+impl AppState {
+    /// Whether `key` may send data.
+    pub fn is_valid_key(&self, key: &str) -> bool {
+        !key.is_empty() && self.keys.read().expect("keys lock").iter().any(|k| k == key)
+    }
+}
+
+/// The server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr} (--listen): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] dogwatch_store::StoreError),
+}
+
+/// A server bound to its address, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Loads the API keys from `store` and binds the listen address.
+    pub async fn bind(settings: ServerSettings, store: Arc<dyn Store>) -> Result<Server, ServerError> {
+        let keys = store.api_keys()?.into_iter().map(|k| k.key).collect();
+        let listener = TcpListener::bind(settings.listen).await.map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
+        let state = Arc::new(AppState { store, keys: RwLock::new(keys), settings });
+        Ok(Server { listener, state })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The HTTP routes, for tests that call them without a socket.
+    pub fn router(state: Arc<AppState>) -> Router {
+        Router::new().merge(intake::routes(state.clone())).merge(api::routes()).merge(pages::routes()).with_state(state)
+    }
+
+    /// Serves until `shutdown` resolves, finishing requests in flight, then flushes the store.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let state = self.state.clone();
+        let app = Server::router(self.state);
+        if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "The server stopped with an error.");
+        }
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.flush()).await.expect("store flush does not panic")?;
+        tracing::info!("The server has stopped and the store is flushed.");
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! Wires the agent's components together, runs them, and shuts them down in order:
+//! sources stop first, then the forwarder drains its queue (what it cannot send goes to
+//! disk), then the local API closes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use thiserror::Error;
+use tokio::task::JoinHandle;
+
+use crate::checks::runner::{CheckRunner, CollectorStatus, format_time};
+use crate::checks::{self, CheckContext};
+use crate::config::{Environment, LoadedConfig};
+use crate::forwarder::{Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
+use crate::hostname::HostIdentity;
+use crate::shutdown::{self, ShutdownTrigger};
+use crate::status::server::{BindError, StatusServer};
+use crate::status::{StatusBlock, StatusProvider, StatusSection, human_bytes, human_duration};
+
+/// Everything the agent needs to start.
+pub struct AgentOptions {
+    /// The loaded configuration.
+    pub loaded: LoadedConfig,
+    /// The resolved hostname and host tags.
+    pub identity: HostIdentity,
+    /// The environment the configuration was read from (for `HOST_PROC`).
+    pub env: Environment,
+    /// Where the agent keeps state (`run_path`, else the data directory).
+    pub run_path: PathBuf,
+}
+
+/// Why the agent could not start.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    /// No API key is configured.
+    #[error("no API key is configured: set `api_key` in datadog.yaml or DD_API_KEY (the server prints its key on first start; `dogwatch api-key` shows it)")]
+    MissingApiKey,
+    /// The forwarder could not start.
+    #[error(transparent)]
+    Forwarder(#[from] ForwarderError),
+    /// The local API could not bind.
+    #[error(transparent)]
+    LocalApi(#[from] BindError),
+}
+
+/// A running agent. Call [`RunningAgent::shutdown`] to stop it in order.
+pub struct RunningAgent {
+    sources: Vec<JoinHandle<()>>,
+    sources_stop: ShutdownTrigger,
+    forwarder_task: JoinHandle<()>,
+    forwarder_stop: ShutdownTrigger,
+    local_api_task: JoinHandle<()>,
+    local_api_stop: ShutdownTrigger,
+    local_api_addr: SocketAddr,
+    forwarder: ForwarderHandle,
+}
+
+impl RunningAgent {
+    /// Starts every component.
+    pub async fn start(options: AgentOptions) -> Result<RunningAgent, AgentError> {
+        let config = &options.loaded.config;
+        if config.api_key.trim().is_empty() {
+            return Err(AgentError::MissingApiKey);
+        }
+        let forwarder = Forwarder::new(ForwarderSettings::from_config(config, &options.run_path))?;
+        let handle = forwarder.handle();
+
+        let ctx = CheckContext::new(options.identity.hostname.clone(), options.identity.host_tags.clone(), &options.env);
+        let check_list = checks::CHECK_NAMES.iter().filter_map(|name| checks::build(name)).collect();
+        let runner = CheckRunner::new(check_list, ctx, Duration::from_secs(config.check_interval), handle.clone());
+
+        let providers: Vec<Box<dyn StatusProvider>> = vec![
+            Box::new(AgentInfoStatus {
+                identity: options.identity.clone(),
+                config_file: options.loaded.file.clone(),
+                log_level: config.log_level.name(),
+                run_path: options.run_path.clone(),
+                started: (Instant::now(), SystemTime::now()),
+            }),
+            Box::new(CollectorStatus(runner.stats())),
+            Box::new(ForwarderStatus(handle.clone())),
+        ];
+        let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers).await?;
+        let local_api_addr = local_api.local_addr();
+
+        let (sources_stop, sources_signal) = shutdown::channel();
+        let (forwarder_stop, forwarder_signal) = shutdown::channel();
+        let (local_api_stop, local_api_signal) = shutdown::channel();
+        let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
+        if config.enable_metadata_collection {
+            sources.push(tokio::spawn(crate::metadata::run_metadata_sender(options.identity.clone(), handle.clone(), sources_signal)));
+        }
+        let forwarder_task = tokio::spawn(forwarder.run(forwarder_signal));
+        let local_api_task = tokio::spawn(local_api.run(local_api_signal));
+        tracing::info!(
+            hostname = %options.identity.hostname,
+            server = %handle.server_url(),
+            local_api = %local_api_addr,
+            "The agent is running."
+        );
+        Ok(RunningAgent { sources, sources_stop, forwarder_task, forwarder_stop, local_api_task, local_api_stop, local_api_addr, forwarder: handle })
+    }
+
+    /// The address of the local API (`dogwatch status` asks it).
+    pub fn local_api_addr(&self) -> SocketAddr {
+        self.local_api_addr
+    }
+
+    /// The forwarder, for components added by the caller.
+    pub fn forwarder(&self) -> &ForwarderHandle {
+        &self.forwarder
+    }
+
+    /// Stops sources, drains the forwarder, then closes the local API.
+    pub async fn shutdown(self) {
+        self.sources_stop.trigger();
+        for task in self.sources {
+            let _ = task.await;
+        }
+        self.forwarder_stop.trigger();
+        let _ = self.forwarder_task.await;
+        self.local_api_stop.trigger();
+        let _ = self.local_api_task.await;
+        tracing::info!("The agent has stopped.");
+    }
+}
+
+/// The report's header section: version, identity, paths.
+struct AgentInfoStatus {
+    identity: HostIdentity,
+    config_file: Option<PathBuf>,
+    log_level: &'static str,
+    run_path: PathBuf,
+    started: (Instant, SystemTime),
+}
+
+impl StatusProvider for AgentInfoStatus {
+    fn section(&self) -> Pin<Box<dyn Future<Output = StatusSection> + Send + '_>> {
+        Box::pin(async move {
+            let info = StatusBlock::new("")
+                .line("Status date", format_time(Some(SystemTime::now())))
+                .line("Agent start", format_time(Some(self.started.1)))
+                .line("Uptime", human_duration(self.started.0.elapsed().as_secs()))
+                .line("Pid", std::process::id())
+                .line("Build arch", std::env::consts::ARCH)
+                .line("Log Level", self.log_level);
+            let config_file = match &self.config_file {
+                Some(path) => path.display().to_string(),
+                None => "There is no config file".into(),
+            };
+            let paths = StatusBlock::new("Paths").line("Config File", config_file).line("Run Path", self.run_path.display());
+            let mut hostnames = StatusBlock::new("Hostnames")
+                .line("hostname", &self.identity.hostname)
+                .line("socket-hostname", &self.identity.os_hostname)
+                .text("host tags:");
+            for tag in &self.identity.host_tags {
+                hostnames = hostnames.sub_line(tag, "");
+            }
+            hostnames = hostnames.line("hostname provider", self.identity.provider);
+            StatusSection { title: format!("Agent (v{})", dogwatch_model::VERSION), blocks: vec![info, paths, hostnames] }
+        })
+    }
+}
+
+/// The Forwarder section: transactions, disk buffer, API key status.
+struct ForwarderStatus(ForwarderHandle);
+
+impl StatusProvider for ForwarderStatus {
+    fn section(&self) -> Pin<Box<dyn Future<Output = StatusSection> + Send + '_>> {
+        Box::pin(async move {
+            let counts = self.0.counts();
+            let queue = self.0.queue_state();
+            let mut transactions = StatusBlock::new("Transactions")
+                .line("Server", self.0.server_url())
+                .line("Submitted", counts.submitted)
+                .line("Success", counts.success)
+                .line("Retried", counts.retried)
+                .line("Dropped", counts.dropped())
+                .line("InMemory", queue.in_memory)
+                .line("OnDisk", queue.on_disk);
+            if counts.dropped() > 0 {
+                transactions = transactions
+                    .text("Dropped by reason:")
+                    .sub_line("RejectedByServer", counts.dropped_rejected)
+                    .sub_line("DiskBufferFull", counts.dropped_disk_full)
+                    .sub_line("MemoryQueueFull", counts.dropped_memory_full)
+                    .sub_line("UnreadableOnDisk", counts.dropped_corrupt);
+            }
+            let mut blocks = vec![transactions];
+            if counts.success > 0 {
+                let mut b = StatusBlock::new("Transaction Successes").line("Total number", counts.success).text("Successes By Endpoint:");
+                for (endpoint, n) in &counts.success_by_endpoint {
+                    b = b.sub_line(endpoint, n);
+                }
+                blocks.push(b);
+            }
+            if !counts.transport_errors.is_empty() {
+                let mut b = StatusBlock::new("Transaction Errors")
+                    .line("Total number", counts.transport_errors.values().sum::<u64>())
+                    .text("Errors By Type:");
+                for (kind, n) in &counts.transport_errors {
+                    b = b.sub_line(kind, n);
+                }
+                blocks.push(b);
+            }
+            if !counts.http_errors.is_empty() {
+                let mut b = StatusBlock::new("HTTP Errors").line("Total number", counts.http_errors.values().sum::<u64>()).text("HTTP Errors By Code:");
+                for (code, n) in &counts.http_errors {
+                    b = b.sub_line(code.to_string(), n);
+                }
+                blocks.push(b);
+            }
+            let disk = match &queue.disk_path {
+                None => StatusBlock::new("On-disk storage")
+                    .text("On-disk storage is disabled. Configure `forwarder_storage_max_size_in_bytes` to enable it."),
+                Some(path) => StatusBlock::new("On-disk storage")
+                    .line("Path", path.display())
+                    .line("Payloads on disk", queue.on_disk)
+                    .line("Disk usage", format!("{} of {}", human_bytes(queue.disk_bytes), human_bytes(queue.disk_max_bytes))),
+            };
+            blocks.push(disk);
+            let key = self.0.api_key();
+            let tail: String = key.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            blocks.push(
+                StatusBlock::new("API Keys status").line(format!("API key ending with {tail}"), self.0.validate_api_key().await.describe()),
+            );
+            StatusSection { title: "Forwarder".into(), blocks }
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! The agent's local API: `GET /agent/status` on a loopback address (`cmd_host:cmd_port`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use thiserror::Error;
+
+use super::{StatusProvider, StatusReport};
+use crate::shutdown::Shutdown;
+
+/// The path `dogwatch status` asks.
+pub const STATUS_PATH: &str = "/agent/status";
+
+/// The local API could not start.
+#[derive(Debug, Error)]
+#[error("cannot listen on {addr} for the agent's local API (cmd_host, cmd_port): {source}")]
+pub struct BindError {
+    /// The address tried.
+    pub addr: String,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+/// A bound local API, ready to serve.
+pub struct StatusServer {
+    listener: tokio::net::TcpListener,
+    providers: Arc<Vec<Box<dyn StatusProvider>>>,
+}
+
+impl StatusServer {
+    /// Binds `host:port`. `host` must be a loopback name or address (checked by config).
+    pub async fn bind(host: &str, port: u16, providers: Vec<Box<dyn StatusProvider>>) -> Result<StatusServer, BindError> {
+        let host = if host == "localhost" { "127.0.0.1" } else { host };
+        let addr = format!("{host}:{port}");
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| BindError { addr, source })?;
+        Ok(StatusServer { listener, providers: Arc::new(providers) })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown`.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let app = Router::new().route(STATUS_PATH, get(status)).with_state(self.providers);
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "The agent's local API stopped.");
+        }
+    }
+}
+
+async fn status(State(providers): State<Arc<Vec<Box<dyn StatusProvider>>>>) -> Json<StatusReport> {
+    let mut sections = Vec::with_capacity(providers.len());
+    for provider in providers.iter() {
+        sections.push(provider.section().await);
+    }
+    Json(StatusReport { sections })
+}

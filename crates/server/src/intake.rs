@@ -1,0 +1,176 @@
+//! Authenticated intake of agent payloads, in Datadog's paths and shapes.
+//!
+//! Every intake route needs a known API key (`DD-API-KEY` header, or `api_key` in the
+//! query string as Datadog also allows). Bodies may be compressed (`Content-Encoding`
+//! zstd, deflate or gzip); the size limit applies to the compressed body and again to the
+//! decompressed one, so a small compressed body cannot expand past it. A body is parsed
+//! whole before anything is stored, so a bad payload stores nothing.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use dogwatch_model::{CheckRun, HostMetadata, SeriesPayload, endpoints};
+use dogwatch_store::{Applied, IntakeBatch, Records};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::keys::now_ms;
+
+/// The intake routes and `/api/v1/validate`.
+pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    let limit = state.settings.max_body_bytes;
+    let intake = Router::new()
+        .route(endpoints::SERIES_V1, post(series))
+        .route(endpoints::CHECK_RUN_V1, post(check_run))
+        .route(endpoints::HOST_METADATA, post(host_metadata))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestDecompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(limit));
+    Router::new().route(endpoints::VALIDATE, get(validate)).merge(intake)
+}
+
+/// A request that carries a known API key.
+pub struct ApiKeyAuth;
+
+/// The API key of a request: the `DD-API-KEY` header, else the `api_key` query parameter.
+pub fn request_api_key(parts: &Parts) -> Option<String> {
+    if let Some(key) = parts.headers.get(endpoints::API_KEY_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(key.trim().to_string());
+    }
+    parts.uri.query()?.split('&').find_map(|pair| pair.strip_prefix("api_key=")).map(str::to_string)
+}
+
+impl FromRequestParts<Arc<AppState>> for ApiKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        match request_api_key(parts) {
+            Some(key) if state.is_valid_key(&key) => Ok(ApiKeyAuth),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+/// `GET /api/v1/validate`: `{"valid": true}` for a known key, else 403 `{"errors":["Forbidden"]}`.
+async fn validate(auth: Result<ApiKeyAuth, ApiError>) -> Result<Json<Value>, ApiError> {
+    auth.map(|_| Json(json!({ "valid": true })))
+}
+
+async fn series(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let payload: SeriesPayload = parse(&body_bytes(body)?, "series")?;
+    for (i, s) in payload.series.iter().enumerate() {
+        if s.metric.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("series[{i}] has an empty metric name")));
+        }
+        if let Some((ts, v)) = s.points.iter().find(|(ts, v)| !ts.is_finite() || !v.is_finite()) {
+            return Err(ApiError::bad_request(format!("series[{i}] ({}) has a point that is not a finite number: [{ts}, {v}]", s.metric)));
+        }
+    }
+    store(&state, &headers, Records::Series(payload.series)).await
+}
+
+async fn check_run(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let runs: Vec<CheckRun> = parse(&body_bytes(body)?, "check_run")?;
+    if let Some(i) = runs.iter().position(|r| r.check.trim().is_empty()) {
+        return Err(ApiError::bad_request(format!("check run [{i}] has an empty check name")));
+    }
+    store(&state, &headers, Records::CheckRuns(runs)).await
+}
+
+async fn host_metadata(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let meta: HostMetadata = parse(&body_bytes(body)?, "host metadata")?;
+    if meta.internal_hostname.trim().is_empty() {
+        return Err(ApiError::bad_request("host metadata has an empty internalHostname"));
+    }
+    store(&state, &headers, Records::HostMetadata(meta)).await
+}
+
+/// The body, or the reason it could not be read: 413 past the limit (compressed or not),
+/// 400 for a body that does not decompress.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is larger than the server accepts (after decompression)".to_string()
+        } else {
+            format!("cannot read the request body: {}", rejection.body_text())
+        };
+        ApiError { status, message }
+    })
+}
+
+/// Parses JSON, naming the payload kind and the byte offset of the first error.
+fn parse<T: DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let offset = byte_offset(body, e.line(), e.column());
+        ApiError::bad_request(format!("invalid {kind} payload at byte {offset}: {e}"))
+    })
+}
+
+/// The byte offset of a 1-based (line, column) position.
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let line_start: usize = body.split(|b| *b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    (line_start + column.saturating_sub(1)).min(body.len())
+}
+
+/// Stores a parsed payload (at most once per `Dogwatch-Payload-Id`) and answers 202.
+async fn store(state: &Arc<AppState>, headers: &HeaderMap, records: Records) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let payload_id = match headers.get(endpoints::PAYLOAD_ID_HEADER) {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(id.to_string()),
+            _ => return Err(ApiError::bad_request(format!("{} must be 1 to 64 letters, digits or '-'", endpoints::PAYLOAD_ID_HEADER))),
+        },
+    };
+    let batch = IntakeBatch { payload_id, received_at_ms: now_ms(), records };
+    let store = state.store.clone();
+    let applied = tokio::task::spawn_blocking(move || store.ingest(batch))
+        .await
+        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "Cannot store an intake payload.");
+            ApiError::internal("the server could not store the payload; retry later")
+        })?;
+    if applied == Applied::Duplicate {
+        tracing::debug!("A payload that was already stored arrived again; it was skipped.");
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ok" }))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_count_from_the_start_of_the_body() {
+        let body = b"{\n  \"a\": x\n}";
+        assert_eq!(byte_offset(body, 2, 8), 9);
+        assert_eq!(body[9], b'x');
+        assert_eq!(byte_offset(body, 1, 1), 0);
+    }
+}
