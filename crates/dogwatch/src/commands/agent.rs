@@ -1,0 +1,34 @@
+//! `dogwatch agent`: the agent alone, sending to a server elsewhere.
+
+use anyhow::Result;
+use dogwatch_agent::config::{Environment, LogLevel};
+use dogwatch_agent::hostname;
+use dogwatch_agent::runtime::{AgentOptions, RunningAgent};
+
+use crate::support;
+use crate::{ConfigFileArgs, DataDirArgs};
+
+/// Runs the agent until Ctrl-C or SIGTERM. With `DISABLE_DATADOG_AGENT` set it logs why
+/// and exits at once, successfully, as Datadog's Heroku buildpack does.
+pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
+    let env = Environment::from_process();
+    if env.is_set("DISABLE_DATADOG_AGENT") {
+        support::init_logging(LogLevel::Info);
+        tracing::info!("DISABLE_DATADOG_AGENT is set, so the agent does not start. Unset it to run the agent.");
+        return Ok(());
+    }
+    let loaded = support::load_config(&config, &env)?;
+    support::init_logging(loaded.config.log_level);
+    support::log_config_warnings(&loaded);
+    let identity = hostname::resolve(&loaded.config, &env)?;
+    let run_path = match loaded.config.run_path.as_str() {
+        "" => support::data_dir(&data_dir)?.join("agent"),
+        path => path.into(),
+    };
+    support::runtime()?.block_on(async {
+        let agent = RunningAgent::start(AgentOptions { loaded, identity, env, run_path }).await?;
+        support::termination_signal().await;
+        agent.shutdown().await;
+        Ok(())
+    })
+}

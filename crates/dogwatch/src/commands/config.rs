@@ -1,0 +1,68 @@
+//! `dogwatch config`: the effective configuration with the origin of every value.
+
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets};
+use dogwatch_agent::config::Environment;
+use dogwatch_agent::hostname;
+use serde_json::{Value, json};
+
+use crate::ConfigArgs;
+use crate::support;
+
+/// Prints every setting with its value and source, then the hostname and host tags.
+pub fn run(args: ConfigArgs) -> Result<()> {
+    let env = Environment::from_process();
+    let loaded = support::load_config(&args.config, &env)?;
+    let identity = hostname::resolve(&loaded.config, &env);
+    let entries = loaded.entries();
+
+    if args.json {
+        let settings: Vec<Value> = entries.iter().map(|(key, value, source)| json!({"key": key, "value": value, "source": source})).collect();
+        let (hostname, provider, tags, error) = match &identity {
+            Ok(id) => (json!(id.hostname), json!(id.provider), json!(id.host_tags), Value::Null),
+            Err(e) => (Value::Null, Value::Null, Value::Null, json!(e.to_string())),
+        };
+        let out = json!({
+            "config_file": loaded.file,
+            "settings": settings,
+            "warnings": loaded.warnings,
+            "hostname": hostname,
+            "hostname_provider": provider,
+            "host_tags": tags,
+            "hostname_error": error,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+
+    match &loaded.file {
+        Some(path) => println!("Config file: {}", path.display()),
+        None => println!("Config file: none (defaults and DD_* variables only)"),
+    }
+    for warning in &loaded.warnings {
+        println!("Warning: {warning}");
+    }
+    let mut table = Table::new();
+    table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(["Key", "Value", "Source"]);
+    for (key, value, source) in &entries {
+        let shown = match value {
+            Value::String(s) => s.clone(),
+            Value::Array(items) if items.iter().all(Value::is_string) => {
+                items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
+            }
+            other => other.to_string(),
+        };
+        table.add_row([key.clone(), shown, source.to_string()]);
+    }
+    println!("{table}");
+    match identity {
+        Ok(id) => {
+            println!("Hostname: {} (from {})", id.hostname, id.provider);
+            let tags = if id.host_tags.is_empty() { "none".to_string() } else { id.host_tags.join(" ") };
+            println!("Host tags: {tags}");
+        }
+        Err(e) => println!("Hostname: cannot be resolved: {e}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod agent;
+pub mod api_key;
+pub mod check;
+pub mod config;
+pub mod server;
+pub mod status;
+pub mod up;

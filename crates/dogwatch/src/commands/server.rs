@@ -1,0 +1,56 @@
+//! `dogwatch server`, and the server start-up that `dogwatch up` shares.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use dogwatch_agent::config::{Environment, LogLevel};
+use dogwatch_server::{KeyOrigin, Server, ServerKey, ServerSettings, keys};
+use dogwatch_store::{SqliteStore, Store};
+
+use crate::ServerArgs;
+use crate::support;
+
+/// Opens the store in `data_dir`, makes sure it has an API key, and binds the server.
+pub async fn start(listen: SocketAddr, data_dir: &Path, env: &Environment) -> Result<(Server, ServerKey)> {
+    let path = support::store_path(data_dir);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
+    let key = keys::ensure_api_key(store.as_ref(), env.get("DD_API_KEY")).context("cannot set up the API key")?;
+    let settings = ServerSettings { listen, ..ServerSettings::default() };
+    let server = Server::bind(settings, store).await?;
+    Ok((server, key))
+}
+
+/// Tells the user where the server is and, the first time only, the generated key.
+pub fn announce(server_addr: SocketAddr, key: &ServerKey, data_dir: &Path) {
+    let host = if server_addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], server_addr.port())) } else { server_addr };
+    println!("dogwatch {} is running.", dogwatch_model::VERSION);
+    println!("  UI and API:   http://{host}/");
+    println!("  Data:         {}", data_dir.display());
+    match key.origin {
+        KeyOrigin::GeneratedNow => {
+            println!("  API key:      {}  (generated now and shown once; `dogwatch api-key` shows it again)", key.key);
+        }
+        KeyOrigin::Environment => println!("  API key:      from DD_API_KEY"),
+        KeyOrigin::Stored => println!("  API key:      ending with {}  (`dogwatch api-key` shows it)", tail(&key.key)),
+    }
+}
+
+fn tail(key: &str) -> &str {
+    &key[key.len().saturating_sub(5)..]
+}
+
+/// Runs the server alone until Ctrl-C or SIGTERM.
+pub fn run(args: ServerArgs) -> Result<()> {
+    let env = Environment::from_process();
+    let level = env.get("DD_LOG_LEVEL").and_then(|l| LogLevel::try_from(l.to_string()).ok()).unwrap_or(LogLevel::Info);
+    support::init_logging(level);
+    let data_dir = support::data_dir(&args.data_dir)?;
+    support::runtime()?.block_on(async {
+        let (server, key) = start(args.listen.listen, &data_dir, &env).await?;
+        announce(server.local_addr(), &key, &data_dir);
+        server.run(support::termination_signal()).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,52 @@
+//! `dogwatch up`: a server and an agent in one process.
+
+use anyhow::Result;
+use dogwatch_agent::config::Environment;
+use dogwatch_agent::hostname;
+use dogwatch_agent::runtime::{AgentOptions, RunningAgent};
+use tokio::sync::oneshot;
+
+use crate::UpArgs;
+use crate::commands::server;
+use crate::support;
+
+/// Starts the server, then an agent that sends to it; on Ctrl-C or SIGTERM stops the agent
+/// (sources, then the forwarder's drain), then the server, then flushes the store.
+pub fn run(args: UpArgs) -> Result<()> {
+    let env = Environment::from_process();
+    let mut loaded = support::load_config(&args.config, &env)?;
+    support::init_logging(loaded.config.log_level);
+    support::log_config_warnings(&loaded);
+    let identity = hostname::resolve(&loaded.config, &env)?;
+    let data_dir = support::data_dir(&args.data_dir)?;
+
+    support::runtime()?.block_on(async {
+        let (server, key) = server::start(args.listen.listen, &data_dir, &env).await?;
+        let addr = server.local_addr();
+        let config = &mut loaded.config;
+        if config.api_key.is_empty() {
+            config.api_key = key.key.clone();
+        }
+        if config.dd_url.is_empty() {
+            let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+            config.dd_url = format!("http://{}", std::net::SocketAddr::new(host.parse()?, addr.port()));
+        }
+        let (stop_server, server_stopped) = oneshot::channel::<()>();
+        let server_task = tokio::spawn(server.run(async {
+            let _ = server_stopped.await;
+        }));
+        let run_path = match loaded.config.run_path.as_str() {
+            "" => data_dir.join("agent"),
+            path => path.into(),
+        };
+        let agent = RunningAgent::start(AgentOptions { loaded, identity, env, run_path }).await?;
+        server::announce(addr, &key, &data_dir);
+        println!("  Agent status: dogwatch status (local API on {})", agent.local_api_addr());
+
+        support::termination_signal().await;
+        agent.shutdown().await;
+        let _ = stop_server.send(());
+        server_task.await??;
+        Ok(())
+    })
+}

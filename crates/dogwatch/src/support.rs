@@ -1,0 +1,75 @@
+//! What several commands share: finding the config file and data directory, logging, and
+//! waiting for Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use dogwatch_agent::config::{self, Environment, LoadedConfig, LogLevel};
+
+use crate::{ConfigFileArgs, DataDirArgs};
+
+/// Config files read when --config is not given, in order.
+const DEFAULT_CONFIG_FILES: [&str; 2] = ["/etc/dogwatch/datadog.yaml", "/etc/datadog-agent/datadog.yaml"];
+
+/// Loads the agent configuration from --config (or a default location) and the environment.
+pub fn load_config(args: &ConfigFileArgs, env: &Environment) -> Result<LoadedConfig> {
+    let file = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => DEFAULT_CONFIG_FILES.iter().map(PathBuf::from).find(|p| p.is_file()),
+    };
+    let loaded = config::load(file.as_deref(), env)?;
+    Ok(loaded)
+}
+
+/// The data directory: --data-dir, or the per-user data directory. Created if missing.
+pub fn data_dir(args: &DataDirArgs) -> Result<PathBuf> {
+    let dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => directories::ProjectDirs::from("", "", "dogwatch")
+            .context("cannot find a per-user data directory (no home directory?); pass --data-dir")?
+            .data_dir()
+            .to_path_buf(),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The database file of the server in `data_dir`.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("dogwatch.db")
+}
+
+/// Sends logs to stderr at `level`; noisy HTTP internals are kept at warn.
+pub fn init_logging(level: LogLevel) {
+    let directive = level.filter_directive();
+    let filter = if level == LogLevel::Off {
+        "off".to_string()
+    } else {
+        format!("{directive},hyper=warn,hyper_util=warn,reqwest=warn,tower_http=warn")
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Logs warnings collected while loading the configuration.
+pub fn log_config_warnings(loaded: &LoadedConfig) {
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// A multi-threaded runtime for the long-running commands.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM.
+pub async fn termination_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Got Ctrl-C; shutting down."),
+        _ = term.recv() => tracing::info!("Got SIGTERM; shutting down."),
+    }
+}
