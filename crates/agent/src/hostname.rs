@@ -95,16 +95,27 @@ pub fn resolve(config: &AgentConfig, env: &Environment) -> Result<HostIdentity, 
 }
 
 /// [`resolve`] with the OS hostname given, for tests.
-pub fn resolve_with_os(config: &AgentConfig, env: &Environment, os_hostname: String) -> Result<HostIdentity, HostnameError> {
+pub fn resolve_with_os(
+    config: &AgentConfig,
+    env: &Environment,
+    os_hostname: String,
+) -> Result<HostIdentity, HostnameError> {
     let mut host_tags = config.configured_host_tags();
     let heroku = env.is_true("DD_DYNO_HOST");
     let (hostname, provider) = if !config.hostname.trim().is_empty() {
         (config.hostname.trim().to_string(), HostnameProvider::Configuration)
     } else if !config.hostname_file.is_empty() {
-        (read_hostname_file(&config.hostname_file)?, HostnameProvider::HostnameFile)
+        (
+            read_hostname_file(&config.hostname_file)?,
+            HostnameProvider::HostnameFile,
+        )
     } else if heroku {
-        let app = env.get("HEROKU_APP_NAME").ok_or(HostnameError::HerokuIncomplete { missing: "HEROKU_APP_NAME" })?;
-        let dyno = env.get("DYNO").ok_or(HostnameError::HerokuIncomplete { missing: "DYNO" })?;
+        let app = env.get("HEROKU_APP_NAME").ok_or(HostnameError::HerokuIncomplete {
+            missing: "HEROKU_APP_NAME",
+        })?;
+        let dyno = env
+            .get("DYNO")
+            .ok_or(HostnameError::HerokuIncomplete { missing: "DYNO" })?;
         (format!("{app}.{dyno}"), HostnameProvider::Heroku)
     } else {
         let os = os_hostname.trim();
@@ -113,22 +124,32 @@ pub fn resolve_with_os(config: &AgentConfig, env: &Environment, os_hostname: Str
         }
         (os.to_string(), HostnameProvider::Os)
     };
-    if heroku {
-        if let (Some(app), Some(dyno)) = (env.get("HEROKU_APP_NAME"), env.get("DYNO")) {
-            let dyno_type = dyno.split('.').next().unwrap_or(dyno);
-            for tag in [format!("dyno:{dyno}"), format!("dynotype:{dyno_type}"), format!("appname:{app}")] {
-                if !host_tags.contains(&tag) {
-                    host_tags.push(tag);
-                }
+    if heroku && let (Some(app), Some(dyno)) = (env.get("HEROKU_APP_NAME"), env.get("DYNO")) {
+        let dyno_type = dyno.split('.').next().unwrap_or(dyno);
+        for tag in [
+            format!("dyno:{dyno}"),
+            format!("dynotype:{dyno_type}"),
+            format!("appname:{app}"),
+        ] {
+            if !host_tags.contains(&tag) {
+                host_tags.push(tag);
             }
         }
     }
     validate(&hostname, provider)?;
-    Ok(HostIdentity { hostname, provider, os_hostname, host_tags })
+    Ok(HostIdentity {
+        hostname,
+        provider,
+        os_hostname,
+        host_tags,
+    })
 }
 
 fn read_hostname_file(path: &str) -> Result<String, HostnameError> {
-    let fail = |reason: String| HostnameError::HostnameFile { path: PathBuf::from(path), reason };
+    let fail = |reason: String| HostnameError::HostnameFile {
+        path: PathBuf::from(path),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     let first = text.lines().next().unwrap_or("").trim();
     if first.is_empty() {
@@ -141,13 +162,20 @@ fn read_hostname_file(path: &str) -> Result<String, HostnameError> {
 fn validate(name: &str, provider: HostnameProvider) -> Result<(), HostnameError> {
     let reason = if name.len() > 255 {
         Some("it is longer than 255 characters")
-    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         Some("only letters, digits, '-', '_' and '.' are allowed")
     } else {
         None
     };
     match reason {
-        Some(reason) => Err(HostnameError::Invalid { name: name.to_string(), provider, reason }),
+        Some(reason) => Err(HostnameError::Invalid {
+            name: name.to_string(),
+            provider,
+            reason,
+        }),
         None => Ok(()),
     }
 }
@@ -167,9 +195,16 @@ mod tests {
 
     #[test]
     fn configured_hostname_wins_over_everything() {
-        let config = AgentConfig { hostname: "web-1".into(), hostname_file: "/nonexistent".into(), ..Default::default() };
+        let config = AgentConfig {
+            hostname: "web-1".into(),
+            hostname_file: "/nonexistent".into(),
+            ..Default::default()
+        };
         let id = resolve_with_os(&config, &env(&[("DD_DYNO_HOST", "true")]), "os-host".into()).unwrap();
-        assert_eq!((id.hostname.as_str(), id.provider), ("web-1", HostnameProvider::Configuration));
+        assert_eq!(
+            (id.hostname.as_str(), id.provider),
+            ("web-1", HostnameProvider::Configuration)
+        );
     }
 
     #[test]
@@ -177,9 +212,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hostname");
         std::fs::write(&path, "from-file\nignored\n").unwrap();
-        let config = AgentConfig { hostname_file: path.display().to_string(), ..Default::default() };
+        let config = AgentConfig {
+            hostname_file: path.display().to_string(),
+            ..Default::default()
+        };
         let id = resolve_with_os(&config, &env(&[]), "os-host".into()).unwrap();
-        assert_eq!((id.hostname.as_str(), id.provider), ("from-file", HostnameProvider::HostnameFile));
+        assert_eq!(
+            (id.hostname.as_str(), id.provider),
+            ("from-file", HostnameProvider::HostnameFile)
+        );
     }
 
     #[test]
@@ -188,16 +229,28 @@ mod tests {
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();
         for path in [empty, dir.path().join("missing")] {
-            let config = AgentConfig { hostname_file: path.display().to_string(), ..Default::default() };
-            let err = resolve_with_os(&config, &env(&[]), "os-host".into()).unwrap_err().to_string();
+            let config = AgentConfig {
+                hostname_file: path.display().to_string(),
+                ..Default::default()
+            };
+            let err = resolve_with_os(&config, &env(&[]), "os-host".into())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&path.display().to_string()), "{err}");
         }
     }
 
     #[test]
     fn heroku_dyno_host_gives_app_dot_dyno_and_dyno_tags() {
-        let config = AgentConfig { tags: vec!["team:a".into()], ..Default::default() };
-        let e = env(&[("DD_DYNO_HOST", "true"), ("HEROKU_APP_NAME", "myapp"), ("DYNO", "web.1")]);
+        let config = AgentConfig {
+            tags: vec!["team:a".into()],
+            ..Default::default()
+        };
+        let e = env(&[
+            ("DD_DYNO_HOST", "true"),
+            ("HEROKU_APP_NAME", "myapp"),
+            ("DYNO", "web.1"),
+        ]);
         let id = resolve_with_os(&config, &e, "1234-abcd".into()).unwrap();
         assert_eq!(id.hostname, "myapp.web.1");
         assert_eq!(id.provider, HostnameProvider::Heroku);
@@ -213,7 +266,11 @@ mod tests {
 
     #[test]
     fn dyno_host_false_uses_the_os_hostname() {
-        let e = env(&[("DD_DYNO_HOST", "false"), ("HEROKU_APP_NAME", "myapp"), ("DYNO", "web.1")]);
+        let e = env(&[
+            ("DD_DYNO_HOST", "false"),
+            ("HEROKU_APP_NAME", "myapp"),
+            ("DYNO", "web.1"),
+        ]);
         let id = resolve_with_os(&AgentConfig::default(), &e, "box".into()).unwrap();
         assert_eq!((id.hostname.as_str(), id.provider), ("box", HostnameProvider::Os));
         assert!(id.host_tags.is_empty());
@@ -221,7 +278,10 @@ mod tests {
 
     #[test]
     fn invalid_configured_hostname_is_rejected_with_the_reason() {
-        let config = AgentConfig { hostname: "bad host".into(), ..Default::default() };
+        let config = AgentConfig {
+            hostname: "bad host".into(),
+            ..Default::default()
+        };
         let err = resolve_with_os(&config, &env(&[]), "x".into()).unwrap_err().to_string();
         assert!(err.contains("\"bad host\"") && err.contains("configuration"), "{err}");
     }

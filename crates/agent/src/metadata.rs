@@ -19,7 +19,9 @@ pub fn host_metadata(identity: &HostIdentity) -> HostMetadata {
         internal_hostname: identity.hostname.clone(),
         agent_version: dogwatch_model::VERSION.to_string(),
         os: std::env::consts::OS.to_string(),
-        host_tags: HostTags { system: identity.host_tags.clone() },
+        host_tags: HostTags {
+            system: identity.host_tags.clone(),
+        },
         meta: HostMeta {
             socket_hostname: identity.os_hostname.clone(),
             hostname: identity.hostname.clone(),

@@ -36,7 +36,9 @@ pub struct AgentOptions {
 #[derive(Debug, Error)]
 pub enum AgentError {
     /// No API key is configured.
-    #[error("no API key is configured: set `api_key` in datadog.yaml or DD_API_KEY (the server prints its key on first start; `dogwatch api-key` shows it)")]
+    #[error(
+        "no API key is configured: set `api_key` in datadog.yaml or DD_API_KEY (the server prints its key on first start; `dogwatch api-key` shows it)"
+    )]
     MissingApiKey,
     /// The forwarder could not start.
     #[error(transparent)]
@@ -68,9 +70,21 @@ impl RunningAgent {
         let forwarder = Forwarder::new(ForwarderSettings::from_config(config, &options.run_path))?;
         let handle = forwarder.handle();
 
-        let ctx = CheckContext::new(options.identity.hostname.clone(), options.identity.host_tags.clone(), &options.env);
-        let check_list = checks::CHECK_NAMES.iter().filter_map(|name| checks::build(name)).collect();
-        let runner = CheckRunner::new(check_list, ctx, Duration::from_secs(config.check_interval), handle.clone());
+        let ctx = CheckContext::new(
+            options.identity.hostname.clone(),
+            options.identity.host_tags.clone(),
+            &options.env,
+        );
+        let check_list = checks::CHECK_NAMES
+            .iter()
+            .filter_map(|name| checks::build(name))
+            .collect();
+        let runner = CheckRunner::new(
+            check_list,
+            ctx,
+            Duration::from_secs(config.check_interval),
+            handle.clone(),
+        );
 
         let providers: Vec<Box<dyn StatusProvider>> = vec![
             Box::new(AgentInfoStatus {
@@ -91,7 +105,11 @@ impl RunningAgent {
         let (local_api_stop, local_api_signal) = shutdown::channel();
         let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
         if config.enable_metadata_collection {
-            sources.push(tokio::spawn(crate::metadata::run_metadata_sender(options.identity.clone(), handle.clone(), sources_signal)));
+            sources.push(tokio::spawn(crate::metadata::run_metadata_sender(
+                options.identity.clone(),
+                handle.clone(),
+                sources_signal,
+            )));
         }
         let forwarder_task = tokio::spawn(forwarder.run(forwarder_signal));
         let local_api_task = tokio::spawn(local_api.run(local_api_signal));
@@ -101,7 +119,16 @@ impl RunningAgent {
             local_api = %local_api_addr,
             "The agent is running."
         );
-        Ok(RunningAgent { sources, sources_stop, forwarder_task, forwarder_stop, local_api_task, local_api_stop, local_api_addr, forwarder: handle })
+        Ok(RunningAgent {
+            sources,
+            sources_stop,
+            forwarder_task,
+            forwarder_stop,
+            local_api_task,
+            local_api_stop,
+            local_api_addr,
+            forwarder: handle,
+        })
     }
 
     /// The address of the local API (`dogwatch status` asks it).
@@ -151,7 +178,9 @@ impl StatusProvider for AgentInfoStatus {
                 Some(path) => path.display().to_string(),
                 None => "There is no config file".into(),
             };
-            let paths = StatusBlock::new("Paths").line("Config File", config_file).line("Run Path", self.run_path.display());
+            let paths = StatusBlock::new("Paths")
+                .line("Config File", config_file)
+                .line("Run Path", self.run_path.display());
             let mut hostnames = StatusBlock::new("Hostnames")
                 .line("hostname", &self.identity.hostname)
                 .line("socket-hostname", &self.identity.os_hostname)
@@ -160,7 +189,10 @@ impl StatusProvider for AgentInfoStatus {
                 hostnames = hostnames.sub_line(tag, "");
             }
             hostnames = hostnames.line("hostname provider", self.identity.provider);
-            StatusSection { title: format!("Agent (v{})", dogwatch_model::VERSION), blocks: vec![info, paths, hostnames] }
+            StatusSection {
+                title: format!("Agent (v{})", dogwatch_model::VERSION),
+                blocks: vec![info, paths, hostnames],
+            }
         })
     }
 }
@@ -191,7 +223,9 @@ impl StatusProvider for ForwarderStatus {
             }
             let mut blocks = vec![transactions];
             if counts.success > 0 {
-                let mut b = StatusBlock::new("Transaction Successes").line("Total number", counts.success).text("Successes By Endpoint:");
+                let mut b = StatusBlock::new("Transaction Successes")
+                    .line("Total number", counts.success)
+                    .text("Successes By Endpoint:");
                 for (endpoint, n) in &counts.success_by_endpoint {
                     b = b.sub_line(endpoint, n);
                 }
@@ -207,7 +241,9 @@ impl StatusProvider for ForwarderStatus {
                 blocks.push(b);
             }
             if !counts.http_errors.is_empty() {
-                let mut b = StatusBlock::new("HTTP Errors").line("Total number", counts.http_errors.values().sum::<u64>()).text("HTTP Errors By Code:");
+                let mut b = StatusBlock::new("HTTP Errors")
+                    .line("Total number", counts.http_errors.values().sum::<u64>())
+                    .text("HTTP Errors By Code:");
                 for (code, n) in &counts.http_errors {
                     b = b.sub_line(code.to_string(), n);
                 }
@@ -219,15 +255,33 @@ impl StatusProvider for ForwarderStatus {
                 Some(path) => StatusBlock::new("On-disk storage")
                     .line("Path", path.display())
                     .line("Payloads on disk", queue.on_disk)
-                    .line("Disk usage", format!("{} of {}", human_bytes(queue.disk_bytes), human_bytes(queue.disk_max_bytes))),
+                    .line(
+                        "Disk usage",
+                        format!(
+                            "{} of {}",
+                            human_bytes(queue.disk_bytes),
+                            human_bytes(queue.disk_max_bytes)
+                        ),
+                    ),
             };
             blocks.push(disk);
             let key = self.0.api_key();
-            let tail: String = key.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-            blocks.push(
-                StatusBlock::new("API Keys status").line(format!("API key ending with {tail}"), self.0.validate_api_key().await.describe()),
-            );
-            StatusSection { title: "Forwarder".into(), blocks }
+            let tail: String = key
+                .chars()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            blocks.push(StatusBlock::new("API Keys status").line(
+                format!("API key ending with {tail}"),
+                self.0.validate_api_key().await.describe(),
+            ));
+            StatusSection {
+                title: "Forwarder".into(),
+                blocks,
+            }
         })
     }
 }

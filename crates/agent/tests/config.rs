@@ -51,7 +51,10 @@ fn file_values_override_defaults_and_are_coerced_like_viper() {
     assert_eq!(c.process_config.custom_sensitive_words, ["personal_key", "*token"]);
     assert_eq!(c.process_config.intervals.process, 20);
     assert_eq!(c.configured_host_tags(), ["team:checkout", "region:eu", "env:prod"]);
-    assert_eq!(loaded.source_of("apm_config.receiver_port"), ValueSource::File(path.clone()));
+    assert_eq!(
+        loaded.source_of("apm_config.receiver_port"),
+        ValueSource::File(path.clone())
+    );
     assert_eq!(loaded.source_of("cmd_port"), ValueSource::Default);
 }
 
@@ -71,16 +74,29 @@ fn an_empty_file_keeps_every_default() {
 #[test]
 fn env_wins_over_file_and_file_over_default() {
     let path = fixture("valid/full.yaml");
-    let vars = [("DD_DOGSTATSD_PORT", "7125"), ("DD_HOSTNAME", "from-env"), ("DD_APM_ENABLED", "true")];
+    let vars = [
+        ("DD_DOGSTATSD_PORT", "7125"),
+        ("DD_HOSTNAME", "from-env"),
+        ("DD_APM_ENABLED", "true"),
+    ];
     let loaded = config::load(Some(&path), &env(&vars)).unwrap();
     let c = &loaded.config;
     assert_eq!(c.dogstatsd_port, 7125);
     assert_eq!(c.hostname, "from-env");
     assert!(c.apm_config.enabled);
-    assert_eq!(c.apm_config.receiver_port, 9126, "the file still sets what env does not");
+    assert_eq!(
+        c.apm_config.receiver_port, 9126,
+        "the file still sets what env does not"
+    );
     assert_eq!(c.forwarder_timeout, 20, "the default still sets what neither does");
-    assert_eq!(loaded.source_of("dogstatsd_port"), ValueSource::Env("DD_DOGSTATSD_PORT".into()));
-    assert_eq!(loaded.source_of("apm_config.enabled"), ValueSource::Env("DD_APM_ENABLED".into()));
+    assert_eq!(
+        loaded.source_of("dogstatsd_port"),
+        ValueSource::Env("DD_DOGSTATSD_PORT".into())
+    );
+    assert_eq!(
+        loaded.source_of("apm_config.enabled"),
+        ValueSource::Env("DD_APM_ENABLED".into())
+    );
     assert_eq!(loaded.source_of("apm_config.receiver_port"), ValueSource::File(path));
 }
 
@@ -134,12 +150,32 @@ fn empty_env_values_are_ignored() {
 #[test]
 fn wrong_types_in_env_name_the_key_and_the_variable() {
     let cases: &[(&str, &str, &str)] = &[
-        ("DD_DOGSTATSD_PORT", "abc", "`dogstatsd_port` (from env DD_DOGSTATSD_PORT)"),
-        ("DD_DOGSTATSD_PORT", "70000", "`dogstatsd_port` (from env DD_DOGSTATSD_PORT)"),
-        ("DD_APM_ENABLED", "maybe", "`apm_config.enabled` (from env DD_APM_ENABLED)"),
+        (
+            "DD_DOGSTATSD_PORT",
+            "abc",
+            "`dogstatsd_port` (from env DD_DOGSTATSD_PORT)",
+        ),
+        (
+            "DD_DOGSTATSD_PORT",
+            "70000",
+            "`dogstatsd_port` (from env DD_DOGSTATSD_PORT)",
+        ),
+        (
+            "DD_APM_ENABLED",
+            "maybe",
+            "`apm_config.enabled` (from env DD_APM_ENABLED)",
+        ),
         ("DD_LOG_LEVEL", "loud", "`log_level` (from env DD_LOG_LEVEL)"),
-        ("DD_FORWARDER_BACKOFF_BASE", "soon", "`forwarder_backoff_base` (from env DD_FORWARDER_BACKOFF_BASE)"),
-        ("DD_CUSTOM_SENSITIVE_WORDS", "[1,", "`process_config.custom_sensitive_words` (from env DD_CUSTOM_SENSITIVE_WORDS)"),
+        (
+            "DD_FORWARDER_BACKOFF_BASE",
+            "soon",
+            "`forwarder_backoff_base` (from env DD_FORWARDER_BACKOFF_BASE)",
+        ),
+        (
+            "DD_CUSTOM_SENSITIVE_WORDS",
+            "[1,",
+            "`process_config.custom_sensitive_words` (from env DD_CUSTOM_SENSITIVE_WORDS)",
+        ),
         ("DD_DD_URL", "ftp://x", "`dd_url` (from env DD_DD_URL)"),
         ("DD_CMD_HOST", "0.0.0.0", "`cmd_host` (from env DD_CMD_HOST)"),
     ];
@@ -152,17 +188,36 @@ fn wrong_types_in_env_name_the_key_and_the_variable() {
 #[test]
 fn wrong_types_in_the_file_name_the_key_and_the_file() {
     let cases = [
-        ("invalid/port_not_a_number.yaml", "`dogstatsd_port`", "expected a whole number"),
+        (
+            "invalid/port_not_a_number.yaml",
+            "`dogstatsd_port`",
+            "expected a whole number",
+        ),
         ("invalid/port_out_of_range.yaml", "`apm_config.receiver_port`", "70000"),
-        ("invalid/section_not_a_mapping.yaml", "`apm_config`", "expected a mapping"),
+        (
+            "invalid/section_not_a_mapping.yaml",
+            "`apm_config`",
+            "expected a mapping",
+        ),
         ("invalid/bad_log_level.yaml", "`log_level`", "chatty"),
-        ("invalid/bad_percentile.yaml", "`histogram_percentiles`", "between 0 and 1"),
+        (
+            "invalid/bad_percentile.yaml",
+            "`histogram_percentiles`",
+            "between 0 and 1",
+        ),
         ("invalid/tags_not_a_list.yaml", "`tags`", "expected a list"),
-        ("invalid/intervals_not_a_multiple.yaml", "`process_config.intervals.process`", "multiple"),
+        (
+            "invalid/intervals_not_a_multiple.yaml",
+            "`process_config.intervals.process`",
+            "multiple",
+        ),
     ];
     for (file, key, detail) in cases {
         let err = load_err(Some(file), &[]);
-        assert!(err.contains(key) && err.contains(detail) && err.contains(file), "{file}: {err}");
+        assert!(
+            err.contains(key) && err.contains(detail) && err.contains(file),
+            "{file}: {err}"
+        );
     }
 }
 
@@ -172,9 +227,15 @@ fn files_that_are_not_yaml_mappings_are_errors_naming_the_file() {
     assert!(matches!(err, ConfigError::Yaml { .. }), "{err}");
     assert!(err.to_string().contains("not_yaml.yaml"), "{err}");
     let err = load_err(Some("invalid/top_level_list.yaml"), &[]);
-    assert!(err.contains("must be a mapping") && err.contains("top_level_list.yaml"), "{err}");
+    assert!(
+        err.contains("must be a mapping") && err.contains("top_level_list.yaml"),
+        "{err}"
+    );
     let err = load_err(Some("invalid/missing.yaml"), &[]);
-    assert!(err.contains("cannot read config file") && err.contains("missing.yaml"), "{err}");
+    assert!(
+        err.contains("cannot read config file") && err.contains("missing.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -188,4 +249,14 @@ fn entries_list_every_key_with_its_source_and_mask_the_api_key() {
     assert_eq!(find("tags").1, serde_json::json!(["a:1"]));
     assert_eq!(find("process_config.intervals.process").2, ValueSource::Default);
     assert!(entries.len() > 40);
+}
+
+#[test]
+fn every_setting_is_documented_in_docs_configuration_md() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let loaded = config::load(None, &env(&[])).unwrap();
+    for (key, ..) in loaded.entries() {
+        assert!(doc.contains(&format!("| `{key}` |")), "docs/configuration.md has no row for `{key}`");
+    }
 }

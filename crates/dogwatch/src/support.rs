@@ -62,12 +62,16 @@ pub fn log_config_warnings(loaded: &LoadedConfig) {
 
 /// A multi-threaded runtime for the long-running commands.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM.
 pub async fn termination_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("Got Ctrl-C; shutting down."),
         _ = term.recv() => tracing::info!("Got SIGTERM; shutting down."),

@@ -19,7 +19,11 @@ fn dogwatch() -> Command {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn stdout(output: &Output) -> String {
@@ -34,11 +38,18 @@ fn stderr(output: &Output) -> String {
 fn http_get(port: u16, path: &str, api_key: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let code = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (code, body)
 }
 
@@ -70,7 +81,12 @@ impl Up {
                 let _ = tx.send(line);
             }
         });
-        Up { child, lines, port, cmd_port }
+        Up {
+            child,
+            lines,
+            port,
+            cmd_port,
+        }
     }
 
     /// Reads stdout until the line starting with `prefix` (at most 30 s).
@@ -78,7 +94,10 @@ impl Up {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
             if line.trim_start().starts_with(prefix) {
                 return line;
             }
@@ -86,7 +105,11 @@ impl Up {
     }
 
     fn status(&self) -> Output {
-        dogwatch().arg("status").env("DD_CMD_PORT", self.cmd_port.to_string()).output().unwrap()
+        dogwatch()
+            .arg("status")
+            .env("DD_CMD_PORT", self.cmd_port.to_string())
+            .output()
+            .unwrap()
     }
 
     /// Sends SIGTERM and waits (at most 15 s) for a clean exit; returns how long it took.
@@ -118,8 +141,14 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
     assert_eq!(key.len(), 32);
     up.line_starting("Agent status:");
 
-    assert_eq!(http_get(up.port, "/api/v1/validate", &key), (200, r#"{"valid":true}"#.to_string()));
-    assert_eq!(http_get(up.port, "/api/v1/validate", "wrong"), (403, r#"{"errors":["Forbidden"]}"#.to_string()));
+    assert_eq!(
+        http_get(up.port, "/api/v1/validate", &key),
+        (200, r#"{"valid":true}"#.to_string())
+    );
+    assert_eq!(
+        http_get(up.port, "/api/v1/validate", "wrong"),
+        (403, r#"{"errors":["Forbidden"]}"#.to_string())
+    );
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let report = loop {
@@ -128,7 +157,11 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
         if output.status.success() && text.contains("/intake/: 1") {
             break text;
         }
-        assert!(Instant::now() < deadline, "status never showed the delivered payloads: {text}{}", stderr(&output));
+        assert!(
+            Instant::now() < deadline,
+            "status never showed the delivered payloads: {text}{}",
+            stderr(&output)
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     for expected in [
@@ -153,30 +186,58 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
 
     let again = Up::start(dir.path());
     let key_line = again.line_starting("API key:");
-    assert!(key_line.contains(&format!("ending with {}", &key[27..])) && !key_line.contains(&key), "{key_line}");
+    assert!(
+        key_line.contains(&format!("ending with {}", &key[27..])) && !key_line.contains(&key),
+        "{key_line}"
+    );
     again.terminate();
-    let listed = dogwatch().args(["api-key", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let listed = dogwatch()
+        .args(["api-key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(stdout(&listed).starts_with(&key), "{}", stdout(&listed));
 }
 
 #[test]
 fn status_without_a_running_agent_says_what_to_start() {
-    let output = dogwatch().arg("status").env("DD_CMD_PORT", free_port().to_string()).output().unwrap();
+    let output = dogwatch()
+        .arg("status")
+        .env("DD_CMD_PORT", free_port().to_string())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("is `dogwatch agent` or `dogwatch up` running?"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is `dogwatch agent` or `dogwatch up` running?"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn agent_exits_successfully_when_disable_datadog_agent_is_set() {
-    let output = dogwatch().arg("agent").env("DISABLE_DATADOG_AGENT", "").output().unwrap();
+    let output = dogwatch()
+        .arg("agent")
+        .env("DISABLE_DATADOG_AGENT", "")
+        .output()
+        .unwrap();
     assert!(output.status.success());
-    assert!(stderr(&output).contains("DISABLE_DATADOG_AGENT is set"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("DISABLE_DATADOG_AGENT is set"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn agent_without_an_api_key_refuses_to_start_and_names_dd_api_key() {
     let dir = tempfile::tempdir().unwrap();
-    let output = dogwatch().args(["agent", "--data-dir"]).arg(dir.path()).env("DD_HOSTNAME", "h").output().unwrap();
+    let output = dogwatch()
+        .args(["agent", "--data-dir"])
+        .arg(dir.path())
+        .env("DD_HOSTNAME", "h")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(stderr(&output).contains("DD_API_KEY"), "{}", stderr(&output));
 }
@@ -185,7 +246,11 @@ fn agent_without_an_api_key_refuses_to_start_and_names_dd_api_key() {
 fn config_shows_each_value_with_its_source_and_the_resolved_host() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("datadog.yaml");
-    std::fs::write(&file, "dogstatsd_port: 9125\napm_config:\n  receiver_port: 9126\ntags: [\"team:a\"]\n").unwrap();
+    std::fs::write(
+        &file,
+        "dogstatsd_port: 9125\napm_config:\n  receiver_port: 9126\ntags: [\"team:a\"]\n",
+    )
+    .unwrap();
     let output = dogwatch()
         .args(["config", "--json", "--config"])
         .arg(&file)
@@ -197,32 +262,66 @@ fn config_shows_each_value_with_its_source_and_the_resolved_host() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let setting = |key: &str| json["settings"].as_array().unwrap().iter().find(|s| s["key"] == key).unwrap().clone();
+    let setting = |key: &str| {
+        json["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(setting("dogstatsd_port")["value"], 9125);
     assert_eq!(setting("dogstatsd_port")["source"]["kind"], "file");
     assert_eq!(setting("apm_config.receiver_port")["value"], 9999);
-    assert_eq!(setting("apm_config.receiver_port")["source"]["name"], "DD_APM_RECEIVER_PORT");
+    assert_eq!(
+        setting("apm_config.receiver_port")["source"]["name"],
+        "DD_APM_RECEIVER_PORT"
+    );
     assert_eq!(setting("cmd_port")["source"]["kind"], "default");
     assert_eq!(json["hostname"], "myapp.web.1");
     assert_eq!(json["hostname_provider"], "heroku");
-    assert_eq!(json["host_tags"], serde_json::json!(["team:a", "dyno:web.1", "dynotype:web", "appname:myapp"]));
+    assert_eq!(
+        json["host_tags"],
+        serde_json::json!(["team:a", "dyno:web.1", "dynotype:web", "appname:myapp"])
+    );
 
-    let table = dogwatch().arg("config").arg("--config").arg(&file).env("DD_HOSTNAME", "box-1").output().unwrap();
+    let table = dogwatch()
+        .arg("config")
+        .arg("--config")
+        .arg(&file)
+        .env("DD_HOSTNAME", "box-1")
+        .output()
+        .unwrap();
     let text = stdout(&table);
-    assert!(text.contains("Hostname: box-1 (from configuration)") && text.contains("Host tags: team:a"), "{text}");
+    assert!(
+        text.contains("Hostname: box-1 (from configuration)") && text.contains("Host tags: team:a"),
+        "{text}"
+    );
 }
 
 #[test]
 fn config_errors_name_the_key_and_where_the_value_came_from() {
-    let output = dogwatch().arg("config").env("DD_APM_RECEIVER_PORT", "http").output().unwrap();
+    let output = dogwatch()
+        .arg("config")
+        .env("DD_APM_RECEIVER_PORT", "http")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("`apm_config.receiver_port` (from env DD_APM_RECEIVER_PORT)"), "{err}");
+    assert!(
+        err.contains("`apm_config.receiver_port` (from env DD_APM_RECEIVER_PORT)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn agent_check_uptime_prints_the_metric_and_unknown_checks_list_the_known_ones() {
-    let output = dogwatch().args(["agent", "check", "uptime", "--json"]).env("DD_HOSTNAME", "h1").output().unwrap();
+    let output = dogwatch()
+        .args(["agent", "check", "uptime", "--json"])
+        .env("DD_HOSTNAME", "h1")
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["series"][0]["metric"], "system.uptime");
@@ -231,5 +330,9 @@ fn agent_check_uptime_prints_the_metric_and_unknown_checks_list_the_known_ones()
 
     let output = dogwatch().args(["agent", "check", "nope"]).output().unwrap();
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("available checks: uptime"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("available checks: uptime"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -17,7 +17,10 @@ use tokio::task::JoinHandle;
 const KEY: &str = "feedfacefeedfacefeedfacefeedface";
 
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 struct RunningServer {
@@ -28,7 +31,15 @@ struct RunningServer {
 async fn start_server(addr: SocketAddr, db: &Path) -> RunningServer {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());
     dogwatch_server::keys::ensure_api_key(store.as_ref(), Some(KEY)).unwrap();
-    let server = Server::bind(ServerSettings { listen: addr, ..Default::default() }, store).await.unwrap();
+    let server = Server::bind(
+        ServerSettings {
+            listen: addr,
+            ..Default::default()
+        },
+        store,
+    )
+    .await
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async {
         let _ = stopped.await;
@@ -88,8 +99,16 @@ fn submit(handle: &ForwarderHandle, seq: std::ops::Range<u32>) {
 
 fn received(db: &Path) -> Vec<u32> {
     let store = SqliteStore::open(db).unwrap();
-    let query = CheckRunQuery { check: Some("test.seq".into()), ..Default::default() };
-    store.check_runs(&query).unwrap().into_iter().map(|r| r.run.message.parse().unwrap()).collect()
+    let query = CheckRunQuery {
+        check: Some("test.seq".into()),
+        ..Default::default()
+    };
+    store
+        .check_runs(&query)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run.message.parse().unwrap())
+        .collect()
 }
 
 /// Polls `done` every 50 ms for at most 20 s.
@@ -118,7 +137,10 @@ async fn payloads_wait_on_disk_while_the_server_is_down_and_arrive_once_in_order
 
     stop_server(server).await;
     submit(&forwarder.handle, 5..25);
-    wait_until("payloads accumulate on disk", || forwarder.handle.queue_state().on_disk == 20).await;
+    wait_until("payloads accumulate on disk", || {
+        forwarder.handle.queue_state().on_disk == 20
+    })
+    .await;
     assert_eq!(files_in(&disk), 20);
     assert!(forwarder.handle.counts().retried > 0);
 
@@ -143,13 +165,20 @@ async fn payloads_kept_on_disk_survive_an_agent_restart_and_arrive_once_in_order
     submit(&first.handle, 0..10);
     wait_until("the first attempt fails", || first.handle.counts().retried > 0).await;
     stop_forwarder(first).await;
-    assert_eq!(files_in(&disk), 10, "every unsent payload is on disk after the agent stops");
+    assert_eq!(
+        files_in(&disk),
+        10,
+        "every unsent payload is on disk after the agent stops"
+    );
 
     let second = start_forwarder(addr, &disk);
     assert_eq!(second.handle.queue_state().on_disk, 10);
     submit(&second.handle, 10..15);
     let server = start_server(addr, &db).await;
-    wait_until("every payload arrives", || second.handle.is_idle() && received(&db).len() >= 15).await;
+    wait_until("every payload arrives", || {
+        second.handle.is_idle() && received(&db).len() >= 15
+    })
+    .await;
     assert_eq!(received(&db), (0..15).collect::<Vec<_>>());
 
     stop_forwarder(second).await;
@@ -178,7 +207,10 @@ async fn a_wrong_api_key_is_reported_by_validation_and_its_payloads_are_dropped_
     let handle = forwarder.handle();
     let (stop, signal) = shutdown::channel();
     let task = tokio::spawn(forwarder.run(signal));
-    assert_eq!(handle.validate_api_key().await, dogwatch_agent::forwarder::ApiKeyStatus::Invalid);
+    assert_eq!(
+        handle.validate_api_key().await,
+        dogwatch_agent::forwarder::ApiKeyStatus::Invalid
+    );
     submit(&handle, 0..3);
     wait_until("the payloads are refused", || handle.counts().dropped_rejected == 3).await;
     assert_eq!(handle.counts().http_errors.get(&403), Some(&3));

@@ -39,7 +39,13 @@ pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError
         .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
         .map_err(|e| ApiError::internal(format!("cannot read hosts: {e}")))?;
     let now = now_ms();
-    Ok(records.into_iter().map(|record| HostView { stale: now - record.last_seen_ms > STALE_AFTER_MS, record }).collect())
+    Ok(records
+        .into_iter()
+        .map(|record| HostView {
+            stale: now - record.last_seen_ms > STALE_AFTER_MS,
+            record,
+        })
+        .collect())
 }
 
 /// `GET /api/ui/hosts`: `{"hosts": [...]}`.

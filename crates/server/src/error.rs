@@ -16,17 +16,26 @@ pub struct ApiError {
 impl ApiError {
     /// A 400 with this message.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     /// A 403, worded as Datadog's.
     pub fn forbidden() -> ApiError {
-        ApiError { status: StatusCode::FORBIDDEN, message: "Forbidden".into() }
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: "Forbidden".into(),
+        }
     }
 
     /// A 500 for a failure on the server's side.
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: message.into() }
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: message.into(),
+        }
     }
 }
 

@@ -44,10 +44,19 @@ pub struct ApiKeyAuth;
 
 /// The API key of a request: the `DD-API-KEY` header, else the `api_key` query parameter.
 pub fn request_api_key(parts: &Parts) -> Option<String> {
-    if let Some(key) = parts.headers.get(endpoints::API_KEY_HEADER).and_then(|v| v.to_str().ok()) {
+    if let Some(key) = parts
+        .headers
+        .get(endpoints::API_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
         return Some(key.trim().to_string());
     }
-    parts.uri.query()?.split('&').find_map(|pair| pair.strip_prefix("api_key=")).map(str::to_string)
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("api_key="))
+        .map(str::to_string)
 }
 
 impl FromRequestParts<Arc<AppState>> for ApiKeyAuth {
@@ -78,7 +87,10 @@ async fn series(
             return Err(ApiError::bad_request(format!("series[{i}] has an empty metric name")));
         }
         if let Some((ts, v)) = s.points.iter().find(|(ts, v)| !ts.is_finite() || !v.is_finite()) {
-            return Err(ApiError::bad_request(format!("series[{i}] ({}) has a point that is not a finite number: [{ts}, {v}]", s.metric)));
+            return Err(ApiError::bad_request(format!(
+                "series[{i}] ({}) has a point that is not a finite number: [{ts}, {v}]",
+                s.metric
+            )));
         }
     }
     store(&state, &headers, Records::Series(payload.series)).await
@@ -92,7 +104,9 @@ async fn check_run(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let runs: Vec<CheckRun> = parse(&body_bytes(body)?, "check_run")?;
     if let Some(i) = runs.iter().position(|r| r.check.trim().is_empty()) {
-        return Err(ApiError::bad_request(format!("check run [{i}] has an empty check name")));
+        return Err(ApiError::bad_request(format!(
+            "check run [{i}] has an empty check name"
+        )));
     }
     store(&state, &headers, Records::CheckRuns(runs)).await
 }
@@ -134,20 +148,41 @@ fn parse<T: DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, ApiError> {
 
 /// The byte offset of a 1-based (line, column) position.
 fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
-    let line_start: usize = body.split(|b| *b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    let line_start: usize = body
+        .split(|b| *b == b'\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
     (line_start + column.saturating_sub(1)).min(body.len())
 }
 
 /// Stores a parsed payload (at most once per `Dogwatch-Payload-Id`) and answers 202.
-async fn store(state: &Arc<AppState>, headers: &HeaderMap, records: Records) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn store(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    records: Records,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let payload_id = match headers.get(endpoints::PAYLOAD_ID_HEADER) {
         None => None,
         Some(v) => match v.to_str() {
-            Ok(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(id.to_string()),
-            _ => return Err(ApiError::bad_request(format!("{} must be 1 to 64 letters, digits or '-'", endpoints::PAYLOAD_ID_HEADER))),
+            Ok(id)
+                if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Some(id.to_string())
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "{} must be 1 to 64 letters, digits or '-'",
+                    endpoints::PAYLOAD_ID_HEADER
+                )));
+            }
         },
     };
-    let batch = IntakeBatch { payload_id, received_at_ms: now_ms(), records };
+    let batch = IntakeBatch {
+        payload_id,
+        received_at_ms: now_ms(),
+        records,
+    };
     let store = state.store.clone();
     let applied = tokio::task::spawn_blocking(move || store.ingest(batch))
         .await

@@ -27,15 +27,32 @@ pub struct ServerKey {
 pub fn ensure_api_key(store: &dyn Store, env_key: Option<&str>) -> Result<ServerKey, StoreError> {
     let now = now_ms();
     if let Some(key) = env_key.map(str::trim).filter(|k| !k.is_empty()) {
-        store.add_api_key(&ApiKey { key: key.to_string(), name: "DD_API_KEY".into(), created_at_ms: now })?;
-        return Ok(ServerKey { key: key.to_string(), origin: KeyOrigin::Environment });
+        store.add_api_key(&ApiKey {
+            key: key.to_string(),
+            name: "DD_API_KEY".into(),
+            created_at_ms: now,
+        })?;
+        return Ok(ServerKey {
+            key: key.to_string(),
+            origin: KeyOrigin::Environment,
+        });
     }
     if let Some(existing) = store.api_keys()?.into_iter().next() {
-        return Ok(ServerKey { key: existing.key, origin: KeyOrigin::Stored });
+        return Ok(ServerKey {
+            key: existing.key,
+            origin: KeyOrigin::Stored,
+        });
     }
     let key = generate_key();
-    store.add_api_key(&ApiKey { key: key.clone(), name: "generated".into(), created_at_ms: now })?;
-    Ok(ServerKey { key, origin: KeyOrigin::GeneratedNow })
+    store.add_api_key(&ApiKey {
+        key: key.clone(),
+        name: "generated".into(),
+        created_at_ms: now,
+    })?;
+    Ok(ServerKey {
+        key,
+        origin: KeyOrigin::GeneratedNow,
+    })
 }
 
 /// 32 lower-case hex digits from the OS random source, the shape of a Datadog API key.
@@ -46,7 +63,9 @@ pub fn generate_key() -> String {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]
@@ -62,7 +81,10 @@ mod tests {
         assert_eq!(first.origin, KeyOrigin::GeneratedNow);
         assert_eq!(first.key.len(), 32);
         let again = ensure_api_key(&store, None).unwrap();
-        assert_eq!((again.key.as_str(), again.origin), (first.key.as_str(), KeyOrigin::Stored));
+        assert_eq!(
+            (again.key.as_str(), again.origin),
+            (first.key.as_str(), KeyOrigin::Stored)
+        );
         let env = ensure_api_key(&store, Some("fromenv")).unwrap();
         assert_eq!((env.key.as_str(), env.origin), ("fromenv", KeyOrigin::Environment));
         assert_eq!(store.api_keys().unwrap().len(), 2);

@@ -36,7 +36,10 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { listen: SocketAddr::from(([127, 0, 0, 1], 8585)), max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8585)),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
     }
 }
 
@@ -83,8 +86,17 @@ impl Server {
     /// Loads the API keys from `store` and binds the listen address.
     pub async fn bind(settings: ServerSettings, store: Arc<dyn Store>) -> Result<Server, ServerError> {
         let keys = store.api_keys()?.into_iter().map(|k| k.key).collect();
-        let listener = TcpListener::bind(settings.listen).await.map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
-        let state = Arc::new(AppState { store, keys: RwLock::new(keys), settings });
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
+        let state = Arc::new(AppState {
+            store,
+            keys: RwLock::new(keys),
+            settings,
+        });
         Ok(Server { listener, state })
     }
 
@@ -95,18 +107,27 @@ impl Server {
 
     /// The HTTP routes, for tests that call them without a socket.
     pub fn router(state: Arc<AppState>) -> Router {
-        Router::new().merge(intake::routes(state.clone())).merge(api::routes()).merge(pages::routes()).with_state(state)
+        Router::new()
+            .merge(intake::routes(state.clone()))
+            .merge(api::routes())
+            .merge(pages::routes())
+            .with_state(state)
     }
 
     /// Serves until `shutdown` resolves, finishing requests in flight, then flushes the store.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let state = self.state.clone();
         let app = Server::router(self.state);
         if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "The server stopped with an error.");
         }
         let store = state.store.clone();
-        tokio::task::spawn_blocking(move || store.flush()).await.expect("store flush does not panic")?;
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .expect("store flush does not panic")?;
         tracing::info!("The server has stopped and the store is flushed.");
         Ok(())
     }

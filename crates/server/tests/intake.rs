@@ -29,14 +29,22 @@ async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("dogwatch.db")).unwrap());
     dogwatch_server::keys::ensure_api_key(store.as_ref(), Some(KEY)).unwrap();
-    let settings = ServerSettings { listen: "127.0.0.1:0".parse().unwrap(), max_body_bytes: LIMIT };
+    let settings = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: LIMIT,
+    };
     let server = Server::bind(settings, store.clone()).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
-    Running { base, store, _dir: dir, stop: Some(stop) }
+    Running {
+        base,
+        store,
+        _dir: dir,
+        stop: Some(stop),
+    }
 }
 
 fn check_run(message: &str) -> Value {
@@ -44,7 +52,10 @@ fn check_run(message: &str) -> Value {
 }
 
 async fn post(base: &str, path: &str, key: Option<&str>, body: Vec<u8>, encoding: Option<&str>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().post(format!("{base}{path}")).header("Content-Type", "application/json").body(body);
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("Content-Type", "application/json")
+        .body(body);
     if let Some(key) = key {
         request = request.header("DD-API-KEY", key);
     }
@@ -58,17 +69,31 @@ async fn post(base: &str, path: &str, key: Option<&str>, body: Vec<u8>, encoding
 }
 
 fn stored(store: &SqliteStore) -> Vec<String> {
-    store.check_runs(&CheckRunQuery::default()).unwrap().into_iter().map(|r| r.run.message).collect()
+    store
+        .check_runs(&CheckRunQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run.message)
+        .collect()
 }
 
 #[tokio::test]
 async fn validate_accepts_a_known_key_and_forbids_others_like_datadog() {
     let s = start().await;
     let client = reqwest::Client::new();
-    let ok = client.get(format!("{}/api/v1/validate", s.base)).header("DD-API-KEY", KEY).send().await.unwrap();
+    let ok = client
+        .get(format!("{}/api/v1/validate", s.base))
+        .header("DD-API-KEY", KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<Value>().await.unwrap(), json!({"valid": true}));
-    let by_query = client.get(format!("{}/api/v1/validate?api_key={KEY}", s.base)).send().await.unwrap();
+    let by_query = client
+        .get(format!("{}/api/v1/validate?api_key={KEY}", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_query.status(), 200);
     for bad in [Some("wrong"), None] {
         let mut request = client.get(format!("{}/api/v1/validate", s.base));
@@ -77,7 +102,10 @@ async fn validate_accepts_a_known_key_and_forbids_others_like_datadog() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 403);
-        assert_eq!(response.json::<Value>().await.unwrap(), json!({"errors": ["Forbidden"]}));
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"errors": ["Forbidden"]})
+        );
     }
 }
 
@@ -87,7 +115,11 @@ async fn every_intake_path_requires_a_valid_key() {
     for path in ["/api/v1/series", "/api/v1/check_run", "/intake/"] {
         for key in [None, Some("wrong")] {
             let (status, body) = post(&s.base, path, key, b"{}".to_vec(), None).await;
-            assert_eq!((status, body), (403, json!({"errors": ["Forbidden"]})), "{path} with {key:?}");
+            assert_eq!(
+                (status, body),
+                (403, json!({"errors": ["Forbidden"]})),
+                "{path} with {key:?}"
+            );
         }
     }
 }
@@ -96,12 +128,33 @@ async fn every_intake_path_requires_a_valid_key() {
 async fn compressed_and_plain_check_runs_are_stored() {
     let s = start().await;
     let plain = serde_json::to_vec(&check_run("plain")).unwrap();
-    assert_eq!(post(&s.base, "/api/v1/check_run", Some(KEY), plain.clone(), None).await, (202, json!({"status": "ok"})));
+    assert_eq!(
+        post(&s.base, "/api/v1/check_run", Some(KEY), plain.clone(), None).await,
+        (202, json!({"status": "ok"}))
+    );
     let zstd = zstd::bulk::compress(&serde_json::to_vec(&check_run("zstd")).unwrap(), 3).unwrap();
-    assert_eq!(post(&s.base, "/api/v1/check_run", Some(KEY), zstd, Some("zstd")).await.0, 202);
+    assert_eq!(
+        post(&s.base, "/api/v1/check_run", Some(KEY), zstd, Some("zstd"))
+            .await
+            .0,
+        202
+    );
     let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    deflate.write_all(&serde_json::to_vec(&check_run("deflate")).unwrap()).unwrap();
-    assert_eq!(post(&s.base, "/api/v1/check_run", Some(KEY), deflate.finish().unwrap(), Some("deflate")).await.0, 202);
+    deflate
+        .write_all(&serde_json::to_vec(&check_run("deflate")).unwrap())
+        .unwrap();
+    assert_eq!(
+        post(
+            &s.base,
+            "/api/v1/check_run",
+            Some(KEY),
+            deflate.finish().unwrap(),
+            Some("deflate")
+        )
+        .await
+        .0,
+        202
+    );
     assert_eq!(stored(&s.store), ["plain", "zstd", "deflate"]);
 }
 
@@ -109,7 +162,14 @@ async fn compressed_and_plain_check_runs_are_stored() {
 async fn a_body_over_the_limit_gets_413_and_nothing_is_stored() {
     let s = start().await;
     let big = json!([{"check": "x", "host_name": "h", "status": 0, "message": "a".repeat(LIMIT)}]);
-    let (status, _) = post(&s.base, "/api/v1/check_run", Some(KEY), serde_json::to_vec(&big).unwrap(), None).await;
+    let (status, _) = post(
+        &s.base,
+        "/api/v1/check_run",
+        Some(KEY),
+        serde_json::to_vec(&big).unwrap(),
+        None,
+    )
+    .await;
     assert_eq!(status, 413);
     assert!(stored(&s.store).is_empty());
 }
@@ -121,7 +181,11 @@ async fn a_small_compressed_body_that_expands_past_the_limit_gets_413() {
     body.extend(std::iter::repeat_n(b'a', 50 * LIMIT));
     body.extend_from_slice(br#""}]"#);
     let bomb = zstd::bulk::compress(&body, 19).unwrap();
-    assert!(bomb.len() < LIMIT / 10, "the compressed body is small: {} bytes", bomb.len());
+    assert!(
+        bomb.len() < LIMIT / 10,
+        "the compressed body is small: {} bytes",
+        bomb.len()
+    );
     let (status, response) = post(&s.base, "/api/v1/check_run", Some(KEY), bomb, Some("zstd")).await;
     assert_eq!(status, 413, "{response}");
     assert!(stored(&s.store).is_empty());
@@ -130,16 +194,47 @@ async fn a_small_compressed_body_that_expands_past_the_limit_gets_413() {
 #[tokio::test]
 async fn malformed_bodies_get_400_with_the_byte_offset_and_nothing_is_stored() {
     let s = start().await;
-    let (status, body) = post(&s.base, "/api/v1/check_run", Some(KEY), br#"[{"check": "x", "status": oops}]"#.to_vec(), None).await;
+    let (status, body) = post(
+        &s.base,
+        "/api/v1/check_run",
+        Some(KEY),
+        br#"[{"check": "x", "status": oops}]"#.to_vec(),
+        None,
+    )
+    .await;
     assert_eq!(status, 400);
     let message = body["errors"][0].as_str().unwrap();
     assert!(message.contains("invalid check_run payload at byte 26"), "{message}");
-    let (status, body) = post(&s.base, "/api/v1/check_run", Some(KEY), br#"[{"check":"x","host_name":"h","status":7}]"#.to_vec(), None).await;
+    let (status, body) = post(
+        &s.base,
+        "/api/v1/check_run",
+        Some(KEY),
+        br#"[{"check":"x","host_name":"h","status":7}]"#.to_vec(),
+        None,
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(body["errors"][0].as_str().unwrap().contains("status must be 0"), "{body}");
-    let (status, _) = post(&s.base, "/api/v1/check_run", Some(KEY), b"\x28\xb5\x2f\xfdgarbage".to_vec(), Some("zstd")).await;
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("status must be 0"),
+        "{body}"
+    );
+    let (status, _) = post(
+        &s.base,
+        "/api/v1/check_run",
+        Some(KEY),
+        b"\x28\xb5\x2f\xfdgarbage".to_vec(),
+        Some("zstd"),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, _) = post(&s.base, "/api/v1/series", Some(KEY), br#"{"series":[{"metric":"","points":[[1,2]]}]}"#.to_vec(), None).await;
+    let (status, _) = post(
+        &s.base,
+        "/api/v1/series",
+        Some(KEY),
+        br#"{"series":[{"metric":"","points":[[1,2]]}]}"#.to_vec(),
+        None,
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(stored(&s.store).is_empty());
 }
@@ -166,10 +261,25 @@ async fn a_payload_id_sent_twice_is_stored_once() {
 async fn host_metadata_shows_up_in_the_hosts_api_and_the_home_page() {
     let s = start().await;
     let meta = json!({"internalHostname": "web-1", "agentVersion": "7.50.0", "os": "linux", "host-tags": {"system": ["team:a"]}, "gohai": "{}"});
-    assert_eq!(post(&s.base, "/intake/", Some(KEY), serde_json::to_vec(&meta).unwrap(), None).await.0, 202);
-    let hosts: Value = reqwest::get(format!("{}/api/ui/hosts", s.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        post(&s.base, "/intake/", Some(KEY), serde_json::to_vec(&meta).unwrap(), None)
+            .await
+            .0,
+        202
+    );
+    let hosts: Value = reqwest::get(format!("{}/api/ui/hosts", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hosts["hosts"][0]["hostname"], "web-1");
     assert_eq!(hosts["hosts"][0]["stale"], false);
-    let page = reqwest::get(format!("{}/", s.base)).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("{}/", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("web-1") && page.contains("team:a"), "{page}");
 }

@@ -7,7 +7,7 @@ use dogwatch_model::{CheckRun, CheckStatus, HostMetadata, Series};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
-    Applied, ApiKey, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, Records, Store, StoreError,
+    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, Records, Store, StoreError,
     StoredCheckRun,
 };
 
@@ -72,7 +72,10 @@ impl SqliteStore {
             conn.execute_batch(SCHEMA)?;
             Ok(conn)
         };
-        let conn = open().map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        let conn = open().map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
@@ -107,7 +110,15 @@ fn write_series(tx: &Transaction<'_>, series: &[Series]) -> rusqlite::Result<()>
     for s in series {
         let tags = tags_json(&s.tags);
         for (ts, value) in &s.points {
-            insert.execute(params![s.metric, s.host, tags, s.kind.name(), s.interval.map(|i| i as i64), ts, value])?;
+            insert.execute(params![
+                s.metric,
+                s.host,
+                tags,
+                s.kind.name(),
+                s.interval.map(|i| i as i64),
+                ts,
+                value
+            ])?;
         }
     }
     Ok(())
@@ -119,7 +130,15 @@ fn write_check_runs(tx: &Transaction<'_>, runs: &[CheckRun], received_at_ms: i64
     )?;
     for run in runs {
         let ts = run.timestamp.unwrap_or(received_at_ms / 1000);
-        insert.execute(params![run.check, run.host_name, ts, u8::from(run.status), run.message, tags_json(&run.tags), received_at_ms])?;
+        insert.execute(params![
+            run.check,
+            run.host_name,
+            ts,
+            u8::from(run.status),
+            run.message,
+            tags_json(&run.tags),
+            received_at_ms
+        ])?;
         if !run.host_name.is_empty() {
             touch_host(tx, &run.host_name, received_at_ms)?;
         }
@@ -151,12 +170,20 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if let Some(id) = &batch.payload_id {
-            let seen: Option<i64> = tx.query_row("SELECT 1 FROM applied_payloads WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let seen: Option<i64> = tx
+                .query_row("SELECT 1 FROM applied_payloads WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
             if seen.is_some() {
                 return Ok(Applied::Duplicate);
             }
-            tx.execute("INSERT INTO applied_payloads (id, received_at_ms) VALUES (?1, ?2)", params![id, batch.received_at_ms])?;
-            tx.execute("DELETE FROM applied_payloads WHERE received_at_ms < ?1", [batch.received_at_ms - PAYLOAD_ID_RETENTION_MS])?;
+            tx.execute(
+                "INSERT INTO applied_payloads (id, received_at_ms) VALUES (?1, ?2)",
+                params![id, batch.received_at_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM applied_payloads WHERE received_at_ms < ?1",
+                [batch.received_at_ms - PAYLOAD_ID_RETENTION_MS],
+            )?;
         }
         match &batch.records {
             Records::Series(series) => write_series(&tx, series)?,
@@ -171,7 +198,13 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT key, name, created_at_ms FROM api_keys ORDER BY created_at_ms, key")?;
         let keys = stmt
-            .query_map([], |r| Ok(ApiKey { key: r.get(0)?, name: r.get(1)?, created_at_ms: r.get(2)? }))?
+            .query_map([], |r| {
+                Ok(ApiKey {
+                    key: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at_ms: r.get(2)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(keys)
     }
@@ -241,14 +274,20 @@ impl Store for SqliteStore {
         )?;
         let points = stmt
             .query_map(params![query.metric, query.host, query.from, query.to], |r| {
-                Ok(MetricPoint { host: r.get(0)?, tags: tags_from_json(&r.get::<_, String>(1)?), timestamp: r.get(2)?, value: r.get(3)? })
+                Ok(MetricPoint {
+                    host: r.get(0)?,
+                    tags: tags_from_json(&r.get::<_, String>(1)?),
+                    timestamp: r.get(2)?,
+                    value: r.get(3)?,
+                })
             })?
             .collect::<Result<_, _>>()?;
         Ok(points)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 }
@@ -265,11 +304,22 @@ mod tests {
     }
 
     fn run(message: &str) -> CheckRun {
-        CheckRun { check: "datadog.agent.up".into(), host_name: "h1".into(), timestamp: None, status: CheckStatus::Ok, message: message.into(), tags: vec!["a:1".into()] }
+        CheckRun {
+            check: "datadog.agent.up".into(),
+            host_name: "h1".into(),
+            timestamp: None,
+            status: CheckStatus::Ok,
+            message: message.into(),
+            tags: vec!["a:1".into()],
+        }
     }
 
     fn batch(id: Option<&str>, records: Records) -> IntakeBatch {
-        IntakeBatch { payload_id: id.map(String::from), received_at_ms: 1_700_000_000_000, records }
+        IntakeBatch {
+            payload_id: id.map(String::from),
+            received_at_ms: 1_700_000_000_000,
+            records,
+        }
     }
 
     #[test]
@@ -278,11 +328,18 @@ mod tests {
         let b = batch(Some("abc"), Records::CheckRuns(vec![run("one")]));
         assert_eq!(store.ingest(b.clone()).unwrap(), Applied::Stored);
         assert_eq!(store.ingest(b).unwrap(), Applied::Duplicate);
-        assert_eq!(store.ingest(batch(None, Records::CheckRuns(vec![run("two")]))).unwrap(), Applied::Stored);
+        assert_eq!(
+            store.ingest(batch(None, Records::CheckRuns(vec![run("two")]))).unwrap(),
+            Applied::Stored
+        );
         let runs = store.check_runs(&CheckRunQuery::default()).unwrap();
         let messages: Vec<_> = runs.iter().map(|r| r.run.message.as_str()).collect();
         assert_eq!(messages, ["one", "two"]);
-        assert_eq!(runs[0].run.timestamp, Some(1_700_000_000), "a missing timestamp becomes the receive time");
+        assert_eq!(
+            runs[0].run.timestamp,
+            Some(1_700_000_000),
+            "a missing timestamp becomes the receive time"
+        );
     }
 
     #[test]
@@ -299,7 +356,10 @@ mod tests {
         store.ingest(later).unwrap();
         let hosts = store.hosts().unwrap();
         assert_eq!(hosts.len(), 1);
-        assert_eq!((hosts[0].agent_version.as_str(), hosts[0].tags.as_slice()), ("0.1.0", ["team:a".to_string()].as_slice()));
+        assert_eq!(
+            (hosts[0].agent_version.as_str(), hosts[0].tags.as_slice()),
+            ("0.1.0", ["team:a".to_string()].as_slice())
+        );
         assert_eq!(hosts[0].last_seen_ms - hosts[0].first_seen_ms, 15_000);
     }
 
@@ -315,7 +375,11 @@ mod tests {
             tags: vec![],
         };
         store.ingest(batch(None, Records::Series(vec![series]))).unwrap();
-        let q = MetricPointQuery { metric: "system.uptime".into(), from: Some(105.0), ..Default::default() };
+        let q = MetricPointQuery {
+            metric: "system.uptime".into(),
+            from: Some(105.0),
+            ..Default::default()
+        };
         let points = store.metric_points(&q).unwrap();
         assert_eq!(points.len(), 1);
         assert_eq!((points[0].timestamp, points[0].value), (110.0, 2.0));
@@ -325,7 +389,11 @@ mod tests {
     fn api_keys_persist_across_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dogwatch.db");
-        let key = ApiKey { key: "k".into(), name: "generated".into(), created_at_ms: 1 };
+        let key = ApiKey {
+            key: "k".into(),
+            name: "generated".into(),
+            created_at_ms: 1,
+        };
         SqliteStore::open(&path).unwrap().add_api_key(&key).unwrap();
         let reopened = SqliteStore::open(&path).unwrap();
         reopened.add_api_key(&key).unwrap();

@@ -29,7 +29,11 @@ impl CheckContext {
     /// A context for this host, honouring `HOST_PROC`.
     pub fn new(hostname: String, host_tags: Vec<String>, env: &crate::config::Environment) -> CheckContext {
         let proc_root = PathBuf::from(env.get("HOST_PROC").unwrap_or("/proc"));
-        CheckContext { hostname, host_tags, proc_root }
+        CheckContext {
+            hostname,
+            host_tags,
+            proc_root,
+        }
     }
 }
 
@@ -90,5 +94,7 @@ pub fn build(name: &str) -> Option<Box<dyn Check>> {
 
 /// The current time in Unix seconds.
 pub(crate) fn unix_now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

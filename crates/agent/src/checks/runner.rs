@@ -56,8 +56,19 @@ pub struct CheckRunner {
 
 impl CheckRunner {
     /// A runner for `checks`.
-    pub fn new(checks: Vec<Box<dyn Check>>, ctx: CheckContext, interval: Duration, forwarder: ForwarderHandle) -> CheckRunner {
-        CheckRunner { checks, ctx, interval, forwarder, stats: CheckStatsMap::default() }
+    pub fn new(
+        checks: Vec<Box<dyn Check>>,
+        ctx: CheckContext,
+        interval: Duration,
+        forwarder: ForwarderHandle,
+    ) -> CheckRunner {
+        CheckRunner {
+            checks,
+            ctx,
+            interval,
+            forwarder,
+            stats: CheckStatsMap::default(),
+        }
     }
 
     /// The counters, for the status section.
@@ -116,7 +127,8 @@ impl CheckRunner {
             tags: self.ctx.host_tags.clone(),
         });
         if !all.series.is_empty() {
-            self.forwarder.submit_json(endpoints::SERIES_V1, &SeriesPayload { series: all.series });
+            self.forwarder
+                .submit_json(endpoints::SERIES_V1, &SeriesPayload { series: all.series });
         }
         self.forwarder.submit_json(endpoints::CHECK_RUN_V1, &all.service_checks);
     }
@@ -141,8 +153,14 @@ impl StatusProvider for CollectorStatus {
                     .sub_line("Instance ID", format!("{name} [{state}]"))
                     .sub_line("Configuration Source", "built-in")
                     .sub_line("Total Runs", s.total_runs)
-                    .sub_line("Metric Samples", format!("Last Run: {}, Total: {}", s.metric_samples_last, s.metric_samples_total))
-                    .sub_line("Service Checks", format!("Last Run: {}, Total: {}", s.service_checks_last, s.service_checks_total))
+                    .sub_line(
+                        "Metric Samples",
+                        format!("Last Run: {}, Total: {}", s.metric_samples_last, s.metric_samples_total),
+                    )
+                    .sub_line(
+                        "Service Checks",
+                        format!("Last Run: {}, Total: {}", s.service_checks_last, s.service_checks_total),
+                    )
                     .sub_line("Average Execution Time", format!("{avg_ms:.1}ms"))
                     .sub_line("Last Execution Date", format_time(s.last_run))
                     .sub_line("Last Successful Execution Date", format_time(s.last_success));
@@ -150,7 +168,10 @@ impl StatusProvider for CollectorStatus {
                     block = block.sub_line("Error", error);
                 }
             }
-            StatusSection { title: "Collector".into(), blocks: vec![block] }
+            StatusSection {
+                title: "Collector".into(),
+                blocks: vec![block],
+            }
         })
     }
 }
@@ -158,11 +179,18 @@ impl StatusProvider for CollectorStatus {
 /// `2026-11-21 05:16:51 UTC (1763702211000)`, Datadog's status time format.
 pub fn format_time(time: Option<SystemTime>) -> String {
     let Some(time) = time else { return "Never".into() };
-    let ms = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let ms = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC ({ms})", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC ({ms})",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil-from-days algorithm.

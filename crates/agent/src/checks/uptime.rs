@@ -17,12 +17,18 @@ impl Check for Uptime {
     fn run(&mut self, ctx: &CheckContext) -> Result<CheckOutput, CheckError> {
         // proc(5): /proc/uptime holds "<uptime seconds> <idle seconds>".
         let path = ctx.proc_root.join("uptime");
-        let text = std::fs::read_to_string(&path).map_err(|source| CheckError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| CheckError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let uptime: f64 = text
             .split_whitespace()
             .next()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| CheckError::Parse { path, detail: format!("expected seconds as the first field, found {text:?}") })?;
+            .ok_or_else(|| CheckError::Parse {
+                path,
+                detail: format!("expected seconds as the first field, found {text:?}"),
+            })?;
         Ok(CheckOutput {
             series: vec![Series {
                 metric: "system.uptime".into(),
@@ -42,7 +48,11 @@ mod tests {
     use super::*;
 
     fn ctx(root: &std::path::Path) -> CheckContext {
-        CheckContext { hostname: "h".into(), host_tags: vec!["a:1".into()], proc_root: root.to_path_buf() }
+        CheckContext {
+            hostname: "h".into(),
+            host_tags: vec!["a:1".into()],
+            proc_root: root.to_path_buf(),
+        }
     }
 
     #[test]
@@ -51,8 +61,14 @@ mod tests {
         std::fs::write(dir.path().join("uptime"), "350735.47 234388.90\n").unwrap();
         let out = Uptime.run(&ctx(dir.path())).unwrap();
         let series = &out.series[0];
-        assert_eq!((series.metric.as_str(), series.points[0].1), ("system.uptime", 350735.47));
-        assert_eq!((series.host.as_deref(), series.tags.as_slice()), (Some("h"), ["a:1".to_string()].as_slice()));
+        assert_eq!(
+            (series.metric.as_str(), series.points[0].1),
+            ("system.uptime", 350735.47)
+        );
+        assert_eq!(
+            (series.host.as_deref(), series.tags.as_slice()),
+            (Some("h"), ["a:1".to_string()].as_slice())
+        );
     }
 
     #[test]

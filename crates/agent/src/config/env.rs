@@ -47,13 +47,19 @@ impl Environment {
 pub(crate) const ALIASES: &[(&str, &[&str])] = &[
     ("dd_url", &["DD_DD_URL", "DD_URL"]),
     ("apm_config.enabled", &["DD_APM_ENABLED"]),
-    ("apm_config.receiver_port", &["DD_APM_RECEIVER_PORT", "DD_RECEIVER_PORT"]),
+    (
+        "apm_config.receiver_port",
+        &["DD_APM_RECEIVER_PORT", "DD_RECEIVER_PORT"],
+    ),
     ("apm_config.apm_non_local_traffic", &["DD_APM_NON_LOCAL_TRAFFIC"]),
     ("apm_config.receiver_socket", &["DD_APM_RECEIVER_SOCKET"]),
     ("apm_config.max_payload_size", &["DD_APM_MAX_PAYLOAD_SIZE"]),
     ("apm_config.receiver_timeout", &["DD_APM_RECEIVER_TIMEOUT"]),
     ("apm_config.env", &["DD_APM_ENV"]),
-    ("apm_config.target_traces_per_second", &["DD_APM_TARGET_TPS", "DD_APM_MAX_TPS"]),
+    (
+        "apm_config.target_traces_per_second",
+        &["DD_APM_TARGET_TPS", "DD_APM_MAX_TPS"],
+    ),
     ("apm_config.errors_per_second", &["DD_APM_ERROR_TPS"]),
     ("process_config.enabled", &["DD_PROCESS_AGENT_ENABLED"]),
     ("process_config.scrub_args", &["DD_SCRUB_ARGS"]),
@@ -76,7 +82,10 @@ pub(crate) fn env_names(key: &str) -> Vec<String> {
     };
     push(format!("DD_{}", key.replace('.', "_").to_ascii_uppercase()));
     if let Some(rest) = key.strip_prefix("process_config.") {
-        push(format!("DD_PROCESS_AGENT_{}", rest.replace('.', "_").to_ascii_uppercase()));
+        push(format!(
+            "DD_PROCESS_AGENT_{}",
+            rest.replace('.', "_").to_ascii_uppercase()
+        ));
     }
     names
 }
@@ -111,8 +120,9 @@ pub(crate) fn split_list(raw: &str, style: ListStyle) -> Result<Vec<String>, Str
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
-        ListStyle::CommasOrJson if trimmed.starts_with('[') => serde_json::from_str::<Vec<String>>(trimmed)
-            .map_err(|e| format!("expected a JSON list of strings: {e}"))?,
+        ListStyle::CommasOrJson if trimmed.starts_with('[') => {
+            serde_json::from_str::<Vec<String>>(trimmed).map_err(|e| format!("expected a JSON list of strings: {e}"))?
+        }
         ListStyle::CommasOrJson => trimmed.split(',').map(|s| s.trim().to_string()).collect(),
     };
     Ok(items.into_iter().filter(|s| !s.is_empty()).collect())
@@ -134,10 +144,17 @@ mod tests {
     #[test]
     fn aliases_come_before_the_automatic_name() {
         assert_eq!(env_names("dd_url"), ["DD_DD_URL", "DD_URL"]);
-        assert_eq!(env_names("apm_config.enabled"), ["DD_APM_ENABLED", "DD_APM_CONFIG_ENABLED"]);
+        assert_eq!(
+            env_names("apm_config.enabled"),
+            ["DD_APM_ENABLED", "DD_APM_CONFIG_ENABLED"]
+        );
         assert_eq!(
             env_names("process_config.scrub_args"),
-            ["DD_SCRUB_ARGS", "DD_PROCESS_CONFIG_SCRUB_ARGS", "DD_PROCESS_AGENT_SCRUB_ARGS"]
+            [
+                "DD_SCRUB_ARGS",
+                "DD_PROCESS_CONFIG_SCRUB_ARGS",
+                "DD_PROCESS_AGENT_SCRUB_ARGS"
+            ]
         );
         assert_eq!(env_names("log_level"), ["DD_LOG_LEVEL"]);
     }
@@ -152,14 +169,23 @@ mod tests {
 
     #[test]
     fn plain_lists_split_on_spaces_only() {
-        assert_eq!(split_list("max  min,sum", ListStyle::Spaces).unwrap(), ["max", "min,sum"]);
+        assert_eq!(
+            split_list("max  min,sum", ListStyle::Spaces).unwrap(),
+            ["max", "min,sum"]
+        );
     }
 
     #[test]
     fn sensitive_words_take_commas_or_a_json_list() {
         let style = ListStyle::CommasOrJson;
-        assert_eq!(split_list("personal_key, *token", style).unwrap(), ["personal_key", "*token"]);
-        assert_eq!(split_list(r#"["sql*", "*pass*d*"]"#, style).unwrap(), ["sql*", "*pass*d*"]);
+        assert_eq!(
+            split_list("personal_key, *token", style).unwrap(),
+            ["personal_key", "*token"]
+        );
+        assert_eq!(
+            split_list(r#"["sql*", "*pass*d*"]"#, style).unwrap(),
+            ["sql*", "*pass*d*"]
+        );
         assert!(split_list("[not json", style).unwrap_err().contains("JSON list"));
     }
 }

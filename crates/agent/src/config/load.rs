@@ -66,7 +66,11 @@ impl LoadedConfig {
         leaves
             .into_iter()
             .map(|(key, value)| {
-                let value = if key == "api_key" { mask_secret(&value) } else { value.clone() };
+                let value = if key == "api_key" {
+                    mask_secret(value)
+                } else {
+                    value.clone()
+                };
                 let source = self.source_of(&key);
                 (key, value, source)
             })
@@ -102,25 +106,41 @@ pub fn load(file: Option<&Path>, env: &Environment) -> Result<LoadedConfig, Conf
     let config: AgentConfig = serde_path_to_error::deserialize(merged).map_err(|e| {
         let key = e.path().to_string();
         let origin = sources.get(&key).cloned().unwrap_or(ValueSource::Default);
-        ConfigError::InvalidValue { key, origin, message: e.into_inner().to_string() }
+        ConfigError::InvalidValue {
+            key,
+            origin,
+            message: e.into_inner().to_string(),
+        }
     })?;
-    let loaded = LoadedConfig { config, file: file.map(Path::to_path_buf), sources, warnings };
+    let loaded = LoadedConfig {
+        config,
+        file: file.map(Path::to_path_buf),
+        sources,
+        warnings,
+    };
     validate(&loaded)?;
     Ok(loaded)
 }
 
 fn read_yaml(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    let tree: Value = serde_saphyr::from_str(&text)
-        .map_err(|e| ConfigError::Yaml { path: path.to_path_buf(), message: e.to_string() })?;
+    let tree: Value = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Yaml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     match tree {
         Value::Object(_) => Ok(tree),
         Value::Null => Ok(Value::Object(Map::new())),
-        other => Err(ConfigError::NotAMapping { path: path.to_path_buf(), found: describe(&other) }),
+        other => Err(ConfigError::NotAMapping {
+            path: path.to_path_buf(),
+            found: describe(&other),
+        }),
     }
 }
 
@@ -134,9 +154,15 @@ fn overlay_file(
     sources: &mut BTreeMap<String, ValueSource>,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    let Value::Object(given) = given else { unreachable!("callers pass mappings") };
+    let Value::Object(given) = given else {
+        unreachable!("callers pass mappings")
+    };
     for (name, value) in given {
-        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         let Some(default) = defaults.get(&name) else {
             warnings.push(format!("unknown key `{key}` in {origin} is ignored"));
             continue;
@@ -146,7 +172,11 @@ fn overlay_file(
         }
         if is_struct(default) {
             if !value.is_object() {
-                return Err(invalid(&key, origin, format!("expected a mapping of keys, found {}", describe(&value))));
+                return Err(invalid(
+                    &key,
+                    origin,
+                    format!("expected a mapping of keys, found {}", describe(&value)),
+                ));
             }
             let slot = merged.get_mut(&name).expect("merged has the default's keys");
             overlay_file(slot, default, value, &key, origin, sources, warnings)?;
@@ -169,7 +199,9 @@ fn overlay_env(
     let mut leaves = Vec::new();
     flatten(defaults, "", &mut leaves);
     for (key, default) in leaves {
-        let Some((name, raw)) = env::env_names(&key).into_iter().find_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
+        let Some((name, raw)) = env::env_names(&key)
+            .into_iter()
+            .find_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
         else {
             continue;
         };
@@ -191,8 +223,12 @@ fn coerce(default: &Value, given: Value, style: ListStyle) -> Result<Value, Stri
     match default {
         Value::Bool(_) => match &given {
             Value::Bool(_) => Ok(given),
-            Value::String(s) => env::parse_bool(s).map(Value::Bool).ok_or_else(|| format!("expected true or false, found {s:?}")),
-            Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => Ok(Value::Bool(n.as_u64() == Some(1))),
+            Value::String(s) => env::parse_bool(s)
+                .map(Value::Bool)
+                .ok_or_else(|| format!("expected true or false, found {s:?}")),
+            Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
+                Ok(Value::Bool(n.as_u64() == Some(1)))
+            }
             other => Err(format!("expected true or false, found {}", describe(other))),
         },
         Value::Number(n) if n.is_f64() => match &given {
@@ -230,11 +266,16 @@ fn coerce(default: &Value, given: Value, style: ListStyle) -> Result<Value, Stri
                     Value::String(_) => Ok(item),
                     Value::Number(n) => Ok(Value::String(n.to_string())),
                     Value::Bool(b) => Ok(Value::String(b.to_string())),
-                    other => Err(format!("expected a list of strings, found an item that is {}", describe(&other))),
+                    other => Err(format!(
+                        "expected a list of strings, found an item that is {}",
+                        describe(&other)
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Value::String(s) => env::split_list(&s, style).map(|v| Value::Array(v.into_iter().map(Value::String).collect())),
+            Value::String(s) => {
+                env::split_list(&s, style).map(|v| Value::Array(v.into_iter().map(Value::String).collect()))
+            }
             other => Err(format!("expected a list, found {}", describe(&other))),
         },
         Value::Object(_) => match given {
@@ -251,33 +292,60 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
     let fail = |key: &str, message: String| Err(invalid(key, &loaded.source_of(key), message));
 
     const AGGREGATES: [&str; 6] = ["max", "min", "median", "avg", "sum", "count"];
-    if let Some(bad) = c.histogram_aggregates.iter().find(|a| !AGGREGATES.contains(&a.as_str())) {
-        return fail("histogram_aggregates", format!("unknown aggregate {bad:?}; expected any of {}", AGGREGATES.join(", ")));
+    if let Some(bad) = c
+        .histogram_aggregates
+        .iter()
+        .find(|a| !AGGREGATES.contains(&a.as_str()))
+    {
+        return fail(
+            "histogram_aggregates",
+            format!("unknown aggregate {bad:?}; expected any of {}", AGGREGATES.join(", ")),
+        );
     }
     for p in &c.histogram_percentiles {
         match p.trim().parse::<f64>() {
             Ok(v) if v > 0.0 && v < 1.0 => {}
-            _ => return fail("histogram_percentiles", format!("{p:?} is not a percentile; write each as a number between 0 and 1, e.g. 0.95")),
+            _ => {
+                return fail(
+                    "histogram_percentiles",
+                    format!("{p:?} is not a percentile; write each as a number between 0 and 1, e.g. 0.95"),
+                );
+            }
         }
     }
     let intervals = c.process_config.intervals;
     if intervals.process_realtime == 0 {
-        return fail("process_config.intervals.process_realtime", "must be at least 1 second".into());
+        return fail(
+            "process_config.intervals.process_realtime",
+            "must be at least 1 second".into(),
+        );
     }
-    if intervals.process == 0 || intervals.process % intervals.process_realtime != 0 {
+    if intervals.process == 0 || !intervals.process.is_multiple_of(intervals.process_realtime) {
         return fail(
             "process_config.intervals.process",
-            format!("must be a positive multiple of process_config.intervals.process_realtime ({} s), got {}", intervals.process_realtime, intervals.process),
+            format!(
+                "must be a positive multiple of process_config.intervals.process_realtime ({} s), got {}",
+                intervals.process_realtime, intervals.process
+            ),
         );
     }
     if !matches!(c.cmd_host.as_str(), "localhost" | "::1") && !c.cmd_host.starts_with("127.") {
-        return fail("cmd_host", format!("the local API only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}", c.cmd_host));
+        return fail(
+            "cmd_host",
+            format!(
+                "the local API only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}",
+                c.cmd_host
+            ),
+        );
     }
-    if !(c.forwarder_backoff_base > 0.0) {
+    if c.forwarder_backoff_base.is_nan() || c.forwarder_backoff_base <= 0.0 {
         return fail("forwarder_backoff_base", "must be greater than 0".into());
     }
     if c.forwarder_backoff_max < c.forwarder_backoff_base {
-        return fail("forwarder_backoff_max", format!("must be at least forwarder_backoff_base ({})", c.forwarder_backoff_base));
+        return fail(
+            "forwarder_backoff_max",
+            format!("must be at least forwarder_backoff_base ({})", c.forwarder_backoff_base),
+        );
     }
     if c.forwarder_timeout == 0 {
         return fail("forwarder_timeout", "must be at least 1 second".into());
@@ -285,14 +353,21 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
     if c.check_interval == 0 {
         return fail("check_interval", "must be at least 1 second".into());
     }
-    if !c.dd_url.is_empty() && !(c.dd_url.starts_with("http://") || c.dd_url.starts_with("https://")) {
-        return fail("dd_url", format!("must start with http:// or https://, got {:?}", c.dd_url));
+    if !(c.dd_url.is_empty() || c.dd_url.starts_with("http://") || c.dd_url.starts_with("https://")) {
+        return fail(
+            "dd_url",
+            format!("must start with http:// or https://, got {:?}", c.dd_url),
+        );
     }
     Ok(())
 }
 
 fn invalid(key: &str, origin: &ValueSource, message: String) -> ConfigError {
-    ConfigError::InvalidValue { key: key.to_string(), origin: origin.clone(), message }
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        origin: origin.clone(),
+        message,
+    }
 }
 
 /// A mapping with known keys (a nested config struct), as opposed to a free-form map.
@@ -305,7 +380,11 @@ fn flatten<'a>(tree: &'a Value, prefix: &str, out: &mut Vec<(String, &'a Value)>
     match tree {
         Value::Object(map) if !map.is_empty() => {
             for (name, value) in map {
-                let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                let key = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
                 flatten(value, &key, out);
             }
         }

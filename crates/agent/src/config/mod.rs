@@ -177,7 +177,10 @@ impl AgentConfig {
 
     /// Histogram percentiles as numbers; [`load`] has already checked they parse.
     pub fn histogram_percentile_values(&self) -> Vec<f64> {
-        self.histogram_percentiles.iter().filter_map(|p| p.parse().ok()).collect()
+        self.histogram_percentiles
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 }
 

@@ -53,7 +53,13 @@ impl DiskBuffer {
         files.sort_unstable();
         let bytes = files.iter().map(|(_, size)| size).sum();
         let next_seq = files.last().map_or(0, |(seq, _)| seq + 1);
-        Ok(DiskBuffer { dir: dir.to_path_buf(), max_bytes, files: files.into(), bytes, next_seq })
+        Ok(DiskBuffer {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            files: files.into(),
+            bytes,
+            next_seq,
+        })
     }
 
     /// The directory holding the files.
@@ -111,11 +117,16 @@ impl DiskBuffer {
     /// Reads the oldest payload without removing it. A file that cannot be decoded is an
     /// `InvalidData` error; the caller removes it with [`DiskBuffer::pop_front`].
     pub fn front(&self) -> io::Result<Option<Payload>> {
-        let Some(&(seq, _)) = self.files.front() else { return Ok(None) };
+        let Some(&(seq, _)) = self.files.front() else {
+            return Ok(None);
+        };
         let raw = fs::read(self.path(seq))?;
-        decode(&raw)
-            .map(Some)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a dogwatch payload file", self.path(seq).display())))
+        decode(&raw).map(Some).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a dogwatch payload file", self.path(seq).display()),
+            )
+        })
     }
 
     /// Deletes the oldest payload.
@@ -169,7 +180,12 @@ mod tests {
     use crate::config::CompressorKind;
 
     fn payload(n: u32) -> Payload {
-        Payload::new("/api/v1/check_run", "application/json", format!("[{n}]").as_bytes(), CompressorKind::Zstd)
+        Payload::new(
+            "/api/v1/check_run",
+            "application/json",
+            format!("[{n}]").as_bytes(),
+            CompressorKind::Zstd,
+        )
     }
 
     #[test]

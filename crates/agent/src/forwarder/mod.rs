@@ -60,7 +60,10 @@ pub struct ForwarderSettings {
 impl ForwarderSettings {
     /// Settings from the agent configuration; `run_path` is the agent's state directory.
     pub fn from_config(config: &AgentConfig, run_path: &Path) -> ForwarderSettings {
-        let disk_dir = match (config.forwarder_storage_max_size_in_bytes, config.forwarder_storage_path.as_str()) {
+        let disk_dir = match (
+            config.forwarder_storage_max_size_in_bytes,
+            config.forwarder_storage_path.as_str(),
+        ) {
             (0, _) => None,
             (_, "") => Some(run_path.join("transactions_to_retry")),
             (_, path) => Some(PathBuf::from(path)),
@@ -117,7 +120,9 @@ impl ApiKeyStatus {
             ApiKeyStatus::Valid => "API Key valid".into(),
             ApiKeyStatus::Invalid => "API Key invalid".into(),
             ApiKeyStatus::Unreachable(why) => format!("Unable to reach the API Key validation endpoint ({why})"),
-            ApiKeyStatus::Unexpected(code) => format!("Unexpected response code from the API Key validation endpoint ({code})"),
+            ApiKeyStatus::Unexpected(code) => {
+                format!("Unexpected response code from the API Key validation endpoint ({code})")
+            }
         }
     }
 }
@@ -163,22 +168,35 @@ impl Forwarder {
     /// Opens the disk buffer (picking up payloads left by an earlier run) and builds the
     /// HTTP client.
     pub fn new(settings: ForwarderSettings) -> Result<Forwarder, ForwarderError> {
-        let disk = match &settings.disk_dir {
-            Some(dir) => Some(
-                DiskBuffer::open(dir, settings.disk_max_bytes)
-                    .map_err(|source| ForwarderError::DiskBuffer { path: dir.clone(), source })?,
-            ),
-            None => None,
-        };
+        let disk =
+            match &settings.disk_dir {
+                Some(dir) => Some(DiskBuffer::open(dir, settings.disk_max_bytes).map_err(|source| {
+                    ForwarderError::DiskBuffer {
+                        path: dir.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         if let Some(disk) = disk.as_ref().filter(|d| !d.is_empty()) {
-            tracing::info!(payloads = disk.len(), bytes = disk.bytes(), "Found payloads buffered on disk by an earlier run; they are sent first.");
+            tracing::info!(
+                payloads = disk.len(),
+                bytes = disk.bytes(),
+                "Found payloads buffered on disk by an earlier run; they are sent first."
+            );
         }
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(format!("dogwatch-agent/{}", dogwatch_model::VERSION))
             .build()?;
         let queue = Mutex::new(SendQueue::new(settings.memory_max_bytes, disk));
-        Ok(Forwarder(Arc::new(Shared { settings, client, queue, wake: Notify::new(), stats: ForwarderStats::default() })))
+        Ok(Forwarder(Arc::new(Shared {
+            settings,
+            client,
+            queue,
+            wake: Notify::new(),
+            stats: ForwarderStats::default(),
+        })))
     }
 
     /// A handle for submitting payloads.
@@ -281,7 +299,10 @@ impl Forwarder {
                 path = %disk.dir().display(),
                 "Payloads not yet sent are kept on disk and will be sent when the agent starts again."
             ),
-            None if left > 0 => tracing::warn!(payloads = left, "Payloads not yet sent are lost: the disk buffer is off (forwarder_storage_max_size_in_bytes is 0)."),
+            None if left > 0 => tracing::warn!(
+                payloads = left,
+                "Payloads not yet sent are lost: the disk buffer is off (forwarder_storage_max_size_in_bytes is 0)."
+            ),
             _ => {}
         }
     }
@@ -325,10 +346,16 @@ impl Shared {
         match losses {
             Ok(losses) => {
                 if losses.disk_full > 0 {
-                    tracing::warn!(payloads = losses.disk_full, "The disk buffer is full; the oldest payloads were deleted (forwarder_storage_max_size_in_bytes).");
+                    tracing::warn!(
+                        payloads = losses.disk_full,
+                        "The disk buffer is full; the oldest payloads were deleted (forwarder_storage_max_size_in_bytes)."
+                    );
                 }
                 if losses.memory_full > 0 {
-                    tracing::warn!(payloads = losses.memory_full, "The memory queue is full and there is no disk buffer; the oldest payloads were dropped.");
+                    tracing::warn!(
+                        payloads = losses.memory_full,
+                        "The memory queue is full and there is no disk buffer; the oldest payloads were dropped."
+                    );
                 }
                 self.stats.lost(losses);
             }
@@ -393,7 +420,12 @@ impl ForwarderHandle {
     /// Asks the server's `/api/v1/validate` whether the API key is known.
     pub async fn validate_api_key(&self) -> ApiKeyStatus {
         let url = format!("{}{}", self.0.settings.server_url, endpoints::VALIDATE);
-        let request = self.0.client.get(url).header(endpoints::API_KEY_HEADER, &self.0.settings.api_key).timeout(Duration::from_secs(5));
+        let request = self
+            .0
+            .client
+            .get(url)
+            .header(endpoints::API_KEY_HEADER, &self.0.settings.api_key)
+            .timeout(Duration::from_secs(5));
         match request.send().await {
             Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => ApiKeyStatus::Invalid,
             Ok(r) if r.status().is_success() => match r.json::<serde_json::Value>().await {

@@ -23,7 +23,10 @@ impl Payload {
     /// Compresses `body` with `kind` and gives it a fresh id.
     pub fn new(endpoint: &str, content_type: &str, body: &[u8], kind: CompressorKind) -> Payload {
         let (content_encoding, compressed) = match kind {
-            CompressorKind::Zstd => ("zstd", zstd::bulk::compress(body, 1).expect("zstd compresses in memory")),
+            CompressorKind::Zstd => (
+                "zstd",
+                zstd::bulk::compress(body, 1).expect("zstd compresses in memory"),
+            ),
             CompressorKind::Zlib => {
                 use std::io::Write;
                 let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -38,7 +38,13 @@ pub(crate) struct SendQueue {
 
 impl SendQueue {
     pub(crate) fn new(memory_max: u64, disk: Option<DiskBuffer>) -> SendQueue {
-        SendQueue { memory: VecDeque::new(), memory_bytes: 0, memory_max, disk, unreachable: false }
+        SendQueue {
+            memory: VecDeque::new(),
+            memory_bytes: 0,
+            memory_max,
+            disk,
+            unreachable: false,
+        }
     }
 
     pub(crate) fn push(&mut self, payload: Payload) -> io::Result<Losses> {
@@ -84,14 +90,20 @@ impl SendQueue {
     /// Marks the server unreachable (everything in memory moves to disk) or reachable again.
     pub(crate) fn set_unreachable(&mut self, unreachable: bool) -> io::Result<Losses> {
         self.unreachable = unreachable;
-        if unreachable { self.spill() } else { Ok(Losses::default()) }
+        if unreachable {
+            self.spill()
+        } else {
+            Ok(Losses::default())
+        }
     }
 
     /// Moves every payload in memory to the disk buffer, oldest first. Without a disk
     /// buffer nothing moves.
     pub(crate) fn spill(&mut self) -> io::Result<Losses> {
         let mut losses = Losses::default();
-        let Some(disk) = self.disk.as_mut() else { return Ok(losses) };
+        let Some(disk) = self.disk.as_mut() else {
+            return Ok(losses);
+        };
         while let Some(p) = self.memory.pop_front() {
             self.memory_bytes -= p.size();
             losses.disk_full += disk.push_back(&p)?.payloads;
@@ -118,7 +130,12 @@ mod tests {
     use crate::config::CompressorKind;
 
     fn payload(n: u32) -> Payload {
-        Payload::new("/x", "application/json", format!("{n}").as_bytes(), CompressorKind::Zstd)
+        Payload::new(
+            "/x",
+            "application/json",
+            format!("{n}").as_bytes(),
+            CompressorKind::Zstd,
+        )
     }
 
     fn drain(q: &mut SendQueue) -> Vec<Payload> {

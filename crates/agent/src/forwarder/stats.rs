@@ -83,7 +83,8 @@ impl ForwarderStats {
 
     pub(crate) fn lost(&self, losses: super::queue::Losses) {
         self.dropped_disk_full.fetch_add(losses.disk_full, Ordering::Relaxed);
-        self.dropped_memory_full.fetch_add(losses.memory_full, Ordering::Relaxed);
+        self.dropped_memory_full
+            .fetch_add(losses.memory_full, Ordering::Relaxed);
     }
 
     pub(crate) fn corrupt(&self) {

@@ -50,24 +50,39 @@ pub struct StatusLine {
 impl StatusBlock {
     /// An empty block with this heading.
     pub fn new(heading: impl Into<String>) -> StatusBlock {
-        StatusBlock { heading: heading.into(), lines: Vec::new() }
+        StatusBlock {
+            heading: heading.into(),
+            lines: Vec::new(),
+        }
     }
 
     /// Adds `name: value`.
     pub fn line(mut self, name: impl Into<String>, value: impl ToString) -> StatusBlock {
-        self.lines.push(StatusLine { depth: 0, name: name.into(), value: value.to_string() });
+        self.lines.push(StatusLine {
+            depth: 0,
+            name: name.into(),
+            value: value.to_string(),
+        });
         self
     }
 
     /// Adds `name: value` indented one level deeper.
     pub fn sub_line(mut self, name: impl Into<String>, value: impl ToString) -> StatusBlock {
-        self.lines.push(StatusLine { depth: 1, name: name.into(), value: value.to_string() });
+        self.lines.push(StatusLine {
+            depth: 1,
+            name: name.into(),
+            value: value.to_string(),
+        });
         self
     }
 
     /// Adds a line of text with no value.
     pub fn text(mut self, text: impl Into<String>) -> StatusBlock {
-        self.lines.push(StatusLine { depth: 0, name: text.into(), value: String::new() });
+        self.lines.push(StatusLine {
+            depth: 0,
+            name: text.into(),
+            value: String::new(),
+        });
         self
     }
 }
@@ -113,7 +128,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Formats a duration in seconds as `1d 2h 3m 4s`, leaving out leading zero units.
@@ -121,7 +140,11 @@ pub fn human_duration(seconds: u64) -> String {
     let (d, h, m, s) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
     let parts = [(d, "d"), (h, "h"), (m, "m"), (s, "s")];
     let first = parts.iter().position(|(v, _)| *v > 0).unwrap_or(3);
-    parts[first..].iter().map(|(v, u)| format!("{v}{u}")).collect::<Vec<_>>().join(" ")
+    parts[first..]
+        .iter()
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -133,7 +156,12 @@ mod tests {
         let report = StatusReport {
             sections: vec![StatusSection {
                 title: "Forwarder".into(),
-                blocks: vec![StatusBlock::new("Transactions").line("Success", 3).text("Successes By Endpoint:").sub_line("intake", 1)],
+                blocks: vec![
+                    StatusBlock::new("Transactions")
+                        .line("Success", 3)
+                        .text("Successes By Endpoint:")
+                        .sub_line("intake", 1),
+                ],
             }],
         };
         let expected = "=========\nForwarder\n=========\n\n  Transactions\n  ============\n    Success: 3\n    Successes By Endpoint:\n      intake: 1\n\n";

@@ -33,11 +33,20 @@ pub struct StatusServer {
 
 impl StatusServer {
     /// Binds `host:port`. `host` must be a loopback name or address (checked by config).
-    pub async fn bind(host: &str, port: u16, providers: Vec<Box<dyn StatusProvider>>) -> Result<StatusServer, BindError> {
+    pub async fn bind(
+        host: &str,
+        port: u16,
+        providers: Vec<Box<dyn StatusProvider>>,
+    ) -> Result<StatusServer, BindError> {
         let host = if host == "localhost" { "127.0.0.1" } else { host };
         let addr = format!("{host}:{port}");
-        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|source| BindError { addr, source })?;
-        Ok(StatusServer { listener, providers: Arc::new(providers) })
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| BindError { addr, source })?;
+        Ok(StatusServer {
+            listener,
+            providers: Arc::new(providers),
+        })
     }
 
     /// The bound address.
@@ -48,7 +57,9 @@ impl StatusServer {
     /// Serves until `shutdown`.
     pub async fn run(self, mut shutdown: Shutdown) {
         let app = Router::new().route(STATUS_PATH, get(status)).with_state(self.providers);
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await;
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { shutdown.wait().await })
+            .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "The agent's local API stopped.");
         }

@@ -26,7 +26,13 @@ pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
         path => path.into(),
     };
     support::runtime()?.block_on(async {
-        let agent = RunningAgent::start(AgentOptions { loaded, identity, env, run_path }).await?;
+        let agent = RunningAgent::start(AgentOptions {
+            loaded,
+            identity,
+            env,
+            run_path,
+        })
+        .await?;
         support::termination_signal().await;
         agent.shutdown().await;
         Ok(())

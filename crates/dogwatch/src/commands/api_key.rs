@@ -11,7 +11,10 @@ pub fn run(args: DataDirArgs) -> Result<()> {
     let data_dir = support::data_dir(&args)?;
     let path = support::store_path(&data_dir);
     if !path.exists() {
-        bail!("no dogwatch server data in {} (start `dogwatch up` or `dogwatch server` with this --data-dir first)", data_dir.display());
+        bail!(
+            "no dogwatch server data in {} (start `dogwatch up` or `dogwatch server` with this --data-dir first)",
+            data_dir.display()
+        );
     }
     let keys = SqliteStore::open(&path)?.api_keys()?;
     if keys.is_empty() {

@@ -19,7 +19,10 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
     }
     let name = args.name.unwrap_or_default();
     let Some(mut check) = checks::build(&name) else {
-        bail!("there is no check called {name:?}; available checks: {}", checks::CHECK_NAMES.join(", "));
+        bail!(
+            "there is no check called {name:?}; available checks: {}",
+            checks::CHECK_NAMES.join(", ")
+        );
     };
     let env = Environment::from_process();
     let loaded = support::load_config(&config, &env)?;
@@ -33,11 +36,20 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
     }
     println!("=== Series ===");
     let mut series = Table::new();
-    series.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    series
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     series.set_header(["Metric", "Type", "Value", "Timestamp", "Host", "Tags"]);
     for s in &output.series {
         for (ts, value) in &s.points {
-            series.add_row([s.metric.clone(), s.kind.name().into(), value.to_string(), ts.to_string(), s.host.clone().unwrap_or_default(), s.tags.join(" ")]);
+            series.add_row([
+                s.metric.clone(),
+                s.kind.name().into(),
+                value.to_string(),
+                ts.to_string(),
+                s.host.clone().unwrap_or_default(),
+                s.tags.join(" "),
+            ]);
         }
     }
     println!("{series}");

@@ -17,7 +17,10 @@ pub fn run(args: ConfigArgs) -> Result<()> {
     let entries = loaded.entries();
 
     if args.json {
-        let settings: Vec<Value> = entries.iter().map(|(key, value, source)| json!({"key": key, "value": value, "source": source})).collect();
+        let settings: Vec<Value> = entries
+            .iter()
+            .map(|(key, value, source)| json!({"key": key, "value": value, "source": source}))
+            .collect();
         let (hostname, provider, tags, error) = match &identity {
             Ok(id) => (json!(id.hostname), json!(id.provider), json!(id.host_tags), Value::Null),
             Err(e) => (Value::Null, Value::Null, Value::Null, json!(e.to_string())),
@@ -43,7 +46,9 @@ pub fn run(args: ConfigArgs) -> Result<()> {
         println!("Warning: {warning}");
     }
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header(["Key", "Value", "Source"]);
     for (key, value, source) in &entries {
         let shown = match value {
@@ -59,7 +64,11 @@ pub fn run(args: ConfigArgs) -> Result<()> {
     match identity {
         Ok(id) => {
             println!("Hostname: {} (from {})", id.hostname, id.provider);
-            let tags = if id.host_tags.is_empty() { "none".to_string() } else { id.host_tags.join(" ") };
+            let tags = if id.host_tags.is_empty() {
+                "none".to_string()
+            } else {
+                id.host_tags.join(" ")
+            };
             println!("Host tags: {tags}");
         }
         Err(e) => println!("Hostname: cannot be resolved: {e}"),

@@ -17,23 +17,36 @@ pub async fn start(listen: SocketAddr, data_dir: &Path, env: &Environment) -> Re
     let path = support::store_path(data_dir);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
     let key = keys::ensure_api_key(store.as_ref(), env.get("DD_API_KEY")).context("cannot set up the API key")?;
-    let settings = ServerSettings { listen, ..ServerSettings::default() };
+    let settings = ServerSettings {
+        listen,
+        ..ServerSettings::default()
+    };
     let server = Server::bind(settings, store).await?;
     Ok((server, key))
 }
 
 /// Tells the user where the server is and, the first time only, the generated key.
 pub fn announce(server_addr: SocketAddr, key: &ServerKey, data_dir: &Path) {
-    let host = if server_addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], server_addr.port())) } else { server_addr };
+    let host = if server_addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], server_addr.port()))
+    } else {
+        server_addr
+    };
     println!("dogwatch {} is running.", dogwatch_model::VERSION);
     println!("  UI and API:   http://{host}/");
     println!("  Data:         {}", data_dir.display());
     match key.origin {
         KeyOrigin::GeneratedNow => {
-            println!("  API key:      {}  (generated now and shown once; `dogwatch api-key` shows it again)", key.key);
+            println!(
+                "  API key:      {}  (generated now and shown once; `dogwatch api-key` shows it again)",
+                key.key
+            );
         }
         KeyOrigin::Environment => println!("  API key:      from DD_API_KEY"),
-        KeyOrigin::Stored => println!("  API key:      ending with {}  (`dogwatch api-key` shows it)", tail(&key.key)),
+        KeyOrigin::Stored => println!(
+            "  API key:      ending with {}  (`dogwatch api-key` shows it)",
+            tail(&key.key)
+        ),
     }
 }
 
@@ -44,7 +57,10 @@ fn tail(key: &str) -> &str {
 /// Runs the server alone until Ctrl-C or SIGTERM.
 pub fn run(args: ServerArgs) -> Result<()> {
     let env = Environment::from_process();
-    let level = env.get("DD_LOG_LEVEL").and_then(|l| LogLevel::try_from(l.to_string()).ok()).unwrap_or(LogLevel::Info);
+    let level = env
+        .get("DD_LOG_LEVEL")
+        .and_then(|l| LogLevel::try_from(l.to_string()).ok())
+        .unwrap_or(LogLevel::Info);
     support::init_logging(level);
     let data_dir = support::data_dir(&args.data_dir)?;
     support::runtime()?.block_on(async {

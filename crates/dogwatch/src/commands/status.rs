@@ -15,8 +15,16 @@ pub fn run(args: StatusArgs) -> Result<()> {
     let env = Environment::from_process();
     let loaded = support::load_config(&args.config, &env)?;
     let config = &loaded.config;
-    let host = if config.cmd_host == "localhost" { "127.0.0.1" } else { config.cmd_host.as_str() };
-    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    let host = if config.cmd_host == "localhost" {
+        "127.0.0.1"
+    } else {
+        config.cmd_host.as_str()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let url = format!("http://{host}:{}{STATUS_PATH}", config.cmd_port);
     support::runtime()?.block_on(async {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;

@@ -28,7 +28,11 @@ pub fn run(args: UpArgs) -> Result<()> {
             config.api_key = key.key.clone();
         }
         if config.dd_url.is_empty() {
-            let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+            let host = if addr.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                addr.ip().to_string()
+            };
             config.dd_url = format!("http://{}", std::net::SocketAddr::new(host.parse()?, addr.port()));
         }
         let (stop_server, server_stopped) = oneshot::channel::<()>();
@@ -39,9 +43,18 @@ pub fn run(args: UpArgs) -> Result<()> {
             "" => data_dir.join("agent"),
             path => path.into(),
         };
-        let agent = RunningAgent::start(AgentOptions { loaded, identity, env, run_path }).await?;
+        let agent = RunningAgent::start(AgentOptions {
+            loaded,
+            identity,
+            env,
+            run_path,
+        })
+        .await?;
         server::announce(addr, &key, &data_dir);
-        println!("  Agent status: dogwatch status (local API on {})", agent.local_api_addr());
+        println!(
+            "  Agent status: dogwatch status (local API on {})",
+            agent.local_api_addr()
+        );
 
         support::termination_signal().await;
         agent.shutdown().await;
