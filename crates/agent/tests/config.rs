@@ -257,6 +257,9 @@ fn every_setting_is_documented_in_docs_configuration_md() {
     let doc = std::fs::read_to_string(doc_path).unwrap();
     let loaded = config::load(None, &env(&[])).unwrap();
     for (key, ..) in loaded.entries() {
-        assert!(doc.contains(&format!("| `{key}` |")), "docs/configuration.md has no row for `{key}`");
+        assert!(
+            doc.contains(&format!("| `{key}` |")),
+            "docs/configuration.md has no row for `{key}`"
+        );
     }
 }
