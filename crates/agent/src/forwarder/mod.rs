@@ -30,7 +30,7 @@ pub use stats::{ForwarderCounts, ForwarderStats};
 
 use crate::config::{AgentConfig, CompressorKind};
 use crate::shutdown::Shutdown;
-use queue::{SendQueue, Side};
+use queue::SendQueue;
 
 /// How the forwarder sends and where it buffers.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ impl Forwarder {
                 break;
             }
             let front = shared.queue.lock().expect("queue lock").front();
-            let (payload, side) = match front {
+            let payload = match front {
                 Ok(Some(front)) => front,
                 Ok(None) if drain_until.is_some() => break,
                 Ok(None) => {
@@ -230,7 +230,7 @@ impl Forwarder {
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                     tracing::warn!(error = %e, "Dropping an unreadable payload file from the disk buffer.");
                     shared.stats.corrupt();
-                    if let Err(e) = shared.queue.lock().expect("queue lock").pop(Side::Disk) {
+                    if let Err(e) = shared.queue.lock().expect("queue lock").drop_unreadable_disk_front() {
                         tracing::error!(error = %e, "Cannot remove an unreadable payload file; stopping the forwarder.");
                         return;
                     }
@@ -253,7 +253,7 @@ impl Forwarder {
                 Outcome::Delivered => {
                     shared.stats.success(&payload.endpoint);
                     let mut queue = shared.queue.lock().expect("queue lock");
-                    shared.report_io(queue.pop(side));
+                    shared.report_io(queue.remove_sent(&payload.id));
                     let losses = queue.set_unreachable(false);
                     shared.record_losses(losses);
                     backoff = new_backoff(&shared.settings);
@@ -262,7 +262,7 @@ impl Forwarder {
                     tracing::error!(endpoint = %payload.endpoint, status = code, hint = rejection_hint(code), "The server refused a payload; it is dropped.");
                     shared.stats.http_error(code, false);
                     let mut queue = shared.queue.lock().expect("queue lock");
-                    shared.report_io(queue.pop(side));
+                    shared.report_io(queue.remove_sent(&payload.id));
                 }
                 Outcome::RetryHttp(_) | Outcome::RetryTransport(..) => {
                     match &outcome {

@@ -11,13 +11,6 @@ use std::io;
 use super::Payload;
 use super::disk::DiskBuffer;
 
-/// Which part of the queue the front payload was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Disk,
-    Memory,
-}
-
 /// Counts of payloads the queue had to give up.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Losses {
@@ -66,25 +59,38 @@ impl SendQueue {
         Ok(losses)
     }
 
-    /// The oldest payload and where it is kept.
-    pub(crate) fn front(&self) -> io::Result<Option<(Payload, Side)>> {
+    /// The oldest payload, from disk if any is there, else from memory.
+    pub(crate) fn front(&self) -> io::Result<Option<Payload>> {
         if let Some(disk) = self.disk.as_ref().filter(|d| !d.is_empty()) {
-            return Ok(disk.front()?.map(|p| (p, Side::Disk)));
+            return disk.front();
         }
-        Ok(self.memory.front().cloned().map(|p| (p, Side::Memory)))
+        Ok(self.memory.front().cloned())
     }
 
-    /// Removes the oldest payload from `side`.
-    pub(crate) fn pop(&mut self, side: Side) -> io::Result<()> {
-        match side {
-            Side::Disk => self.disk.as_mut().map_or(Ok(()), DiskBuffer::pop_front),
-            Side::Memory => {
-                if let Some(p) = self.memory.pop_front() {
-                    self.memory_bytes -= p.size();
-                }
-                Ok(())
+    /// Removes the payload `id` once it is sent (or refused). While it was being sent,
+    /// another task's [`SendQueue::push`] may have moved it from memory to the front of the
+    /// disk buffer, or a full disk buffer may have evicted it; so it is looked for at the
+    /// front of both, and never removed by position alone.
+    pub(crate) fn remove_sent(&mut self, id: &str) -> io::Result<()> {
+        if self.memory.front().is_some_and(|p| p.id == id) {
+            let p = self.memory.pop_front().expect("memory is not empty");
+            self.memory_bytes -= p.size();
+            return Ok(());
+        }
+        if let Some(disk) = self.disk.as_mut() {
+            match disk.front() {
+                Ok(Some(p)) if p.id == id => disk.pop_front()?,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
+
+    /// Removes the disk buffer's oldest file, which could not be read back.
+    pub(crate) fn drop_unreadable_disk_front(&mut self) -> io::Result<()> {
+        self.disk.as_mut().map_or(Ok(()), DiskBuffer::pop_front)
     }
 
     /// Marks the server unreachable (everything in memory moves to disk) or reachable again.
@@ -140,9 +146,9 @@ mod tests {
 
     fn drain(q: &mut SendQueue) -> Vec<Payload> {
         let mut out = Vec::new();
-        while let Some((p, side)) = q.front().unwrap() {
+        while let Some(p) = q.front().unwrap() {
+            q.remove_sent(&p.id).unwrap();
             out.push(p);
-            q.pop(side).unwrap();
         }
         out
     }
@@ -166,6 +172,21 @@ mod tests {
         }
         assert_eq!(drain(&mut q), all);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_payload_moved_to_disk_while_it_was_being_sent_is_removed_from_disk_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = payload(0).size();
+        let mut q = SendQueue::new(one * 2, Some(DiskBuffer::open(dir.path(), 1 << 20).unwrap()));
+        let all: Vec<Payload> = (0..4).map(payload).collect();
+        q.push(all[0].clone()).unwrap();
+        let sending = q.front().unwrap().unwrap();
+        for p in &all[1..] {
+            q.push(p.clone()).unwrap(); // overflow moves payloads 0 and 1 to disk meanwhile
+        }
+        q.remove_sent(&sending.id).unwrap();
+        assert_eq!(drain(&mut q), all[1..]);
     }
 
     #[test]

@@ -23,18 +23,21 @@ pub fn run(args: UpArgs) -> Result<()> {
     support::runtime()?.block_on(async {
         let (server, key) = server::start(args.listen.listen, &data_dir, &env).await?;
         let addr = server.local_addr();
+        // The in-process agent always sends to this server with its key, whatever a
+        // datadog.yaml kept from a Datadog Agent says.
         let config = &mut loaded.config;
-        if config.api_key.is_empty() {
-            config.api_key = key.key.clone();
+        if !config.api_key.is_empty() && config.api_key != key.key {
+            tracing::info!(
+                "dogwatch up sends with the server's own API key; api_key from the configuration is not used."
+            );
         }
-        if config.dd_url.is_empty() {
-            let host = if addr.ip().is_unspecified() {
-                "127.0.0.1".to_string()
-            } else {
-                addr.ip().to_string()
-            };
-            config.dd_url = format!("http://{}", std::net::SocketAddr::new(host.parse()?, addr.port()));
-        }
+        config.api_key = key.key.clone();
+        let host = if addr.ip().is_unspecified() {
+            [127, 0, 0, 1].into()
+        } else {
+            addr.ip()
+        };
+        config.dd_url = format!("http://{}", std::net::SocketAddr::new(host, addr.port()));
         let (stop_server, server_stopped) = oneshot::channel::<()>();
         let server_task = tokio::spawn(server.run(async {
             let _ = server_stopped.await;
