@@ -32,6 +32,23 @@ pub struct AgentOptions {
     pub run_path: PathBuf,
 }
 
+impl AgentOptions {
+    /// Options with the state directory taken from `run_path`, or `<data_dir>/agent` when
+    /// `run_path` is empty.
+    pub fn new(loaded: LoadedConfig, identity: HostIdentity, env: Environment, data_dir: &std::path::Path) -> Self {
+        let run_path = match loaded.config.run_path.as_str() {
+            "" => data_dir.join("agent"),
+            path => PathBuf::from(path),
+        };
+        AgentOptions {
+            loaded,
+            identity,
+            env,
+            run_path,
+        }
+    }
+}
+
 /// Why the agent could not start.
 #[derive(Debug, Error)]
 pub enum AgentError {

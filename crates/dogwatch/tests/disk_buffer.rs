@@ -58,19 +58,24 @@ struct RunningForwarder {
     task: JoinHandle<()>,
 }
 
-fn start_forwarder(addr: SocketAddr, disk: &Path) -> RunningForwarder {
-    let settings = ForwarderSettings {
+/// Settings for a test: short timeouts and backoff; a disk buffer when `disk` is given.
+fn settings(addr: SocketAddr, api_key: &str, disk: Option<&Path>) -> ForwarderSettings {
+    ForwarderSettings {
         server_url: format!("http://{addr}"),
-        api_key: KEY.into(),
+        api_key: api_key.into(),
         compressor: CompressorKind::Zstd,
         timeout: Duration::from_secs(2),
         memory_max_bytes: 1 << 20,
-        disk_dir: Some(disk.to_path_buf()),
-        disk_max_bytes: 8 << 20,
+        disk_dir: disk.map(Path::to_path_buf),
+        disk_max_bytes: if disk.is_some() { 8 << 20 } else { 0 },
         backoff_base: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         drain_timeout: Duration::from_secs(1),
-    };
+    }
+}
+
+fn start_forwarder(addr: SocketAddr, disk: &Path) -> RunningForwarder {
+    let settings = settings(addr, KEY, Some(disk));
     let forwarder = Forwarder::new(settings).unwrap();
     let handle = forwarder.handle();
     let (stop, signal) = shutdown::channel();
@@ -192,16 +197,8 @@ async fn a_wrong_api_key_is_reported_by_validation_and_its_payloads_are_dropped_
     let addr = free_addr();
     let server = start_server(addr, &db).await;
     let settings = ForwarderSettings {
-        server_url: format!("http://{addr}"),
-        api_key: "not-the-key".into(),
         compressor: CompressorKind::Zlib,
-        timeout: Duration::from_secs(2),
-        memory_max_bytes: 1 << 20,
-        disk_dir: None,
-        disk_max_bytes: 0,
-        backoff_base: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(200),
-        drain_timeout: Duration::from_secs(1),
+        ..settings(addr, "not-the-key", None)
     };
     let forwarder = Forwarder::new(settings).unwrap();
     let handle = forwarder.handle();

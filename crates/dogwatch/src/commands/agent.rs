@@ -21,18 +21,9 @@ pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
     support::init_logging(loaded.config.log_level);
     support::log_config_warnings(&loaded);
     let identity = hostname::resolve(&loaded.config, &env)?;
-    let run_path = match loaded.config.run_path.as_str() {
-        "" => support::data_dir(&data_dir)?.join("agent"),
-        path => path.into(),
-    };
+    let data_dir = support::data_dir(&data_dir)?;
     support::runtime()?.block_on(async {
-        let agent = RunningAgent::start(AgentOptions {
-            loaded,
-            identity,
-            env,
-            run_path,
-        })
-        .await?;
+        let agent = RunningAgent::start(AgentOptions::new(loaded, identity, env, &data_dir)).await?;
         support::termination_signal().await;
         agent.shutdown().await;
         Ok(())

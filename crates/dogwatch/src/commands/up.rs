@@ -42,17 +42,7 @@ pub fn run(args: UpArgs) -> Result<()> {
         let server_task = tokio::spawn(server.run(async {
             let _ = server_stopped.await;
         }));
-        let run_path = match loaded.config.run_path.as_str() {
-            "" => data_dir.join("agent"),
-            path => path.into(),
-        };
-        let agent = RunningAgent::start(AgentOptions {
-            loaded,
-            identity,
-            env,
-            run_path,
-        })
-        .await?;
+        let agent = RunningAgent::start(AgentOptions::new(loaded, identity, env, &data_dir)).await?;
         server::announce(addr, &key, &data_dir);
         println!(
             "  Agent status: dogwatch status (local API on {})",
