@@ -191,6 +191,63 @@ async fn payloads_kept_on_disk_survive_an_agent_restart_and_arrive_once_in_order
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_buffer_drops_the_oldest_payloads_counts_them_and_sends_the_rest_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, disk) = (dir.path().join("dogwatch.db"), dir.path().join("buffer"));
+    let addr = free_addr();
+    let one_file = {
+        // About the size on disk of one payload like those submitted below (compressed
+        // sizes differ by a byte or so, hence the half-payload margin in the cap).
+        let probe_dir = dir.path().join("probe");
+        let mut probe = dogwatch_agent::forwarder::DiskBuffer::open(&probe_dir, 1 << 20).unwrap();
+        let run = vec![CheckRun {
+            check: "test.seq".into(),
+            host_name: "h".into(),
+            timestamp: None,
+            status: CheckStatus::Ok,
+            message: "10".into(),
+            tags: vec![],
+        }];
+        probe
+            .push_back(&dogwatch_agent::forwarder::Payload::json(
+                endpoints::CHECK_RUN_V1,
+                &run,
+                CompressorKind::Zstd,
+            ))
+            .unwrap();
+        probe.bytes()
+    };
+    let settings = ForwarderSettings {
+        disk_max_bytes: one_file * 5 + one_file / 2,
+        ..settings(addr, KEY, Some(&disk))
+    };
+    let forwarder = Forwarder::new(settings).unwrap();
+    let handle = forwarder.handle();
+    let (stop, signal) = shutdown::channel();
+    let task = tokio::spawn(forwarder.run(signal));
+
+    submit(&handle, 10..11);
+    wait_until("the server is found unreachable", || handle.counts().retried > 0).await;
+    submit(&handle, 11..20);
+    assert_eq!(handle.queue_state().on_disk, 5);
+    assert_eq!(handle.counts().dropped_disk_full, 5);
+
+    let server = start_server(addr, &db).await;
+    wait_until("the kept payloads arrive", || {
+        handle.is_idle() && received(&db).len() == 5
+    })
+    .await;
+    assert_eq!(
+        received(&db),
+        (15..20).collect::<Vec<_>>(),
+        "the newest five survive, in order"
+    );
+    stop.trigger();
+    task.await.unwrap();
+    stop_server(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_api_key_is_reported_by_validation_and_its_payloads_are_dropped_not_retried() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("dogwatch.db");

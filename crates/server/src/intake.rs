@@ -21,10 +21,15 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::keys::now_ms;
+
+/// How long one intake request may take, body upload included, before it gets 408: a
+/// client that sends slowly cannot hold a connection and its buffers forever.
+pub const INTAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The intake routes and `/api/v1/validate`.
 pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -35,7 +40,11 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(endpoints::HOST_METADATA, post(host_metadata))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(limit));
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            INTAKE_TIMEOUT,
+        ));
     Router::new().route(endpoints::VALIDATE, get(validate)).merge(intake)
 }
 
