@@ -239,4 +239,16 @@ mod tests {
         assert!(!dir.path().join("00000000000000000007.tmp").exists());
         assert_eq!(buffer.front().unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_file_content_reads_back_as_a_payload_or_as_invalid_data(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), keep_header in proptest::prelude::any::<bool>()) {
+            let mut content = if keep_header { encode(&payload(1)) } else { Vec::new() };
+            content.extend_from_slice(&raw);
+            if let Some(decoded) = decode(&content) {
+                proptest::prop_assert!(content.starts_with(MAGIC.as_bytes()));
+                proptest::prop_assert!(!decoded.id.contains('\n'));
+            }
+        }
+    }
 }
