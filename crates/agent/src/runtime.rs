@@ -92,10 +92,7 @@ impl RunningAgent {
             options.identity.host_tags.clone(),
             &options.env,
         );
-        let check_list = checks::CHECK_NAMES
-            .iter()
-            .filter_map(|name| checks::build(name))
-            .collect();
+        let check_list = checks::scheduled_checks(&options.env);
         let runner = CheckRunner::new(
             check_list,
             ctx,

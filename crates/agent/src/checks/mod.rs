@@ -84,6 +84,21 @@ pub trait Check: Send {
 /// The names of every built-in check.
 pub const CHECK_NAMES: &[&str] = &[uptime::NAME];
 
+/// The checks that report host system metrics; Heroku's `DD_DISABLE_HOST_METRICS=true`
+/// turns them off, because a dyno's host metrics describe a shared machine.
+pub const HOST_METRIC_CHECKS: &[&str] = &[uptime::NAME];
+
+/// The checks the agent runs on its schedule: every built-in check, less the host metric
+/// checks when `DD_DISABLE_HOST_METRICS` is true.
+pub fn scheduled_checks(env: &crate::config::Environment) -> Vec<Box<dyn Check>> {
+    let host_metrics = !env.is_true("DD_DISABLE_HOST_METRICS");
+    CHECK_NAMES
+        .iter()
+        .filter(|name| host_metrics || !HOST_METRIC_CHECKS.contains(name))
+        .filter_map(|name| build(name))
+        .collect()
+}
+
 /// Makes the built-in check called `name`.
 pub fn build(name: &str) -> Option<Box<dyn Check>> {
     match name {
@@ -97,4 +112,24 @@ pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Environment;
+
+    fn names(env: &[(&str, &str)]) -> Vec<&'static str> {
+        scheduled_checks(&Environment::from_pairs(env.iter().copied()))
+            .iter()
+            .map(|c| c.name())
+            .collect()
+    }
+
+    #[test]
+    fn host_metric_checks_run_unless_dd_disable_host_metrics_is_true() {
+        assert_eq!(names(&[]), ["uptime"]);
+        assert_eq!(names(&[("DD_DISABLE_HOST_METRICS", "false")]), ["uptime"]);
+        assert!(names(&[("DD_DISABLE_HOST_METRICS", "true")]).is_empty());
+    }
 }
