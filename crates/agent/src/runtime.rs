@@ -276,7 +276,8 @@ impl StatusProvider for ForwarderStatus {
                             human_bytes(queue.disk_bytes),
                             human_bytes(queue.disk_max_bytes)
                         ),
-                    ),
+                    )
+                    .line("Disk errors", counts.disk_errors),
             };
             blocks.push(disk);
             let key = self.0.api_key();

@@ -68,12 +68,21 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM.
+/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM. A second signal during the
+/// orderly shutdown that follows ends the process at once.
 pub async fn termination_signal() {
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("Got Ctrl-C; shutting down."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Got Ctrl-C; shutting down (press Ctrl-C again to stop at once)."),
         _ = term.recv() => tracing::info!("Got SIGTERM; shutting down."),
     }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::warn!("Got a second signal; stopping at once without finishing the shutdown.");
+        std::process::exit(130);
+    });
 }

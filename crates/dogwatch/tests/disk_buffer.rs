@@ -248,6 +248,45 @@ async fn a_full_disk_buffer_drops_the_oldest_payloads_counts_them_and_sends_the_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_server_that_never_answers_and_keeps_the_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("buffer");
+    // A server that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            open.push(conn);
+        }
+    });
+    let settings = ForwarderSettings {
+        timeout: Duration::from_secs(60),
+        ..settings(addr, KEY, Some(&disk))
+    };
+    let forwarder = Forwarder::new(settings).unwrap();
+    let handle = forwarder.handle();
+    let (stop, signal) = shutdown::channel();
+    let task = tokio::spawn(forwarder.run(signal));
+    submit(&handle, 0..1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    stop.trigger();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the forwarder stops")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "stopping took {took:?}, not about the 1 s drain period"
+    );
+    assert_eq!(files_in(&disk), 1, "the unsent payload is kept on disk");
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_api_key_is_reported_by_validation_and_its_payloads_are_dropped_not_retried() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("dogwatch.db");

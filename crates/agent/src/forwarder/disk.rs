@@ -44,7 +44,7 @@ impl DiskBuffer {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if name.ends_with(".tmp") {
+            if is_own_tmp(name) {
                 let _ = fs::remove_file(entry.path());
             } else if let Some(seq) = name.strip_suffix(SUFFIX).and_then(|s| s.parse::<u64>().ok()) {
                 files.push((seq, entry.metadata()?.len()));
@@ -98,7 +98,9 @@ impl DiskBuffer {
             return Ok(evicted);
         }
         while self.bytes + size > self.max_bytes {
-            self.pop_front()?;
+            // The entry leaves the index even if its file cannot be deleted; the payload
+            // counts as evicted either way.
+            let _ = self.pop_front();
             evicted.payloads += 1;
         }
         let seq = self.next_seq;
@@ -129,7 +131,8 @@ impl DiskBuffer {
         })
     }
 
-    /// Deletes the oldest payload.
+    /// Deletes the oldest payload. It leaves the buffer even when its file cannot be
+    /// deleted (the error is returned), so one stuck file never blocks the buffer.
     pub fn pop_front(&mut self) -> io::Result<()> {
         if let Some((seq, size)) = self.files.pop_front() {
             self.bytes -= size;
@@ -144,6 +147,13 @@ impl DiskBuffer {
     fn path(&self, seq: u64) -> PathBuf {
         self.dir.join(format!("{seq:020}{SUFFIX}"))
     }
+}
+
+/// Whether `name` is one of this buffer's unfinished files (`<20 digits>.tmp`); other files
+/// in the directory are never touched.
+fn is_own_tmp(name: &str) -> bool {
+    name.strip_suffix(".tmp")
+        .is_some_and(|seq| seq.len() == 20 && seq.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn encode(p: &Payload) -> Vec<u8> {
@@ -235,8 +245,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("00000000000000000007.tmp"), b"half").unwrap();
         fs::write(dir.path().join("00000000000000000003.payload"), b"garbage").unwrap();
+        fs::write(dir.path().join("someone-elses.tmp"), b"keep me").unwrap();
         let buffer = DiskBuffer::open(dir.path(), 1 << 20).unwrap();
         assert!(!dir.path().join("00000000000000000007.tmp").exists());
+        assert!(
+            dir.path().join("someone-elses.tmp").exists(),
+            "files that are not the buffer's are left alone"
+        );
         assert_eq!(buffer.front().unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
 

@@ -1,12 +1,12 @@
 //! The forwarder: sends payloads to the dogwatch server, in order, surviving outages.
 //!
 //! Components hand payloads to a [`ForwarderHandle`]; one task ([`Forwarder::run`]) sends
-//! them oldest first over HTTP with the `DD-API-KEY` header. A failed attempt (no
-//! response, 5xx, 408, 429) is retried after an exponential backoff with jitter; while the
-//! server is unreachable, payloads are kept in the disk buffer so an agent restart loses
-//! nothing. A payload the server refuses (other 4xx) is dropped and counted, as Datadog's
-//! forwarder does. On shutdown the task keeps sending for a short drain period, then moves
-//! whatever is left to disk.
+//! them oldest first over HTTP with the `DD-API-KEY` header. A payload the server refuses
+//! as Datadog's forwarder treats as final (400, 403, 404, 413) is dropped and counted; any
+//! other failure (no response, 5xx, 401, 408, 429, a redirect, ...) is retried after an
+//! exponential backoff with jitter, and while the server is unreachable payloads are kept
+//! in the disk buffer so an agent restart loses nothing. On shutdown the task keeps sending
+//! for a short drain period, then moves whatever is left to disk.
 
 mod disk;
 mod payload;
@@ -188,6 +188,8 @@ impl Forwarder {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(format!("dogwatch-agent/{}", dogwatch_model::VERSION))
+            // A redirect would turn the POST into a GET; report it instead (dd_url is wrong).
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let queue = Mutex::new(SendQueue::new(settings.memory_max_bytes, disk));
         Ok(Forwarder(Arc::new(Shared {
@@ -216,53 +218,45 @@ impl Forwarder {
             if drain_until.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            let front = shared.queue.lock().expect("queue lock").front();
-            let payload = match front {
-                Ok(Some(front)) => front,
-                Ok(None) if drain_until.is_some() => break,
-                Ok(None) => {
-                    tokio::select! {
-                        _ = shared.wake.notified() => {}
-                        _ = shutdown.wait() => {}
-                    }
-                    continue;
+            let (front, losses) = shared.queue.lock().expect("queue lock").front();
+            shared.record_losses(losses);
+            let Some(payload) = front else {
+                if drain_until.is_some() {
+                    break;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    tracing::warn!(error = %e, "Dropping an unreadable payload file from the disk buffer.");
-                    shared.stats.corrupt();
-                    if let Err(e) = shared.queue.lock().expect("queue lock").drop_unreadable_disk_front() {
-                        tracing::error!(error = %e, "Cannot remove an unreadable payload file; stopping the forwarder.");
-                        return;
-                    }
-                    continue;
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = shutdown.wait() => {}
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "Cannot read the disk buffer; retrying in 1 s.");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+                continue;
             };
 
             let outcome = match drain_until {
                 Some(deadline) => tokio::time::timeout_at(deadline, shared.send(&payload))
                     .await
                     .unwrap_or(Outcome::RetryTransport("timeout", "shutdown drain period ended".into())),
-                None => shared.send(&payload).await,
+                // A send in flight when shutdown comes is abandoned and made again, with the
+                // drain deadline, so a slow server cannot hold shutdown for forwarder_timeout.
+                None => tokio::select! {
+                    outcome = shared.send(&payload) => outcome,
+                    _ = shutdown.wait() => continue,
+                },
             };
             match outcome {
                 Outcome::Delivered => {
                     shared.stats.success(&payload.endpoint);
                     let mut queue = shared.queue.lock().expect("queue lock");
-                    shared.report_io(queue.remove_sent(&payload.id));
-                    let losses = queue.set_unreachable(false);
+                    let mut losses = queue.remove_sent(&payload.id);
+                    losses.merge(queue.set_unreachable(false));
+                    drop(queue);
                     shared.record_losses(losses);
                     backoff = new_backoff(&shared.settings);
                 }
                 Outcome::Rejected(code) => {
                     tracing::error!(endpoint = %payload.endpoint, status = code, hint = rejection_hint(code), "The server refused a payload; it is dropped.");
                     shared.stats.http_error(code, false);
-                    let mut queue = shared.queue.lock().expect("queue lock");
-                    shared.report_io(queue.remove_sent(&payload.id));
+                    let losses = shared.queue.lock().expect("queue lock").remove_sent(&payload.id);
+                    shared.record_losses(losses);
                 }
                 Outcome::RetryHttp(_) | Outcome::RetryTransport(..) => {
                     match &outcome {
@@ -323,10 +317,11 @@ impl Shared {
         match request.send().await {
             Ok(response) => {
                 let code = response.status().as_u16();
+                // Datadog's forwarder drops exactly these codes and retries every other failure.
                 match code {
                     200..=299 => Outcome::Delivered,
-                    408 | 429 | 500..=599 => Outcome::RetryHttp(code),
-                    _ => Outcome::Rejected(code),
+                    400 | 403 | 404 | 413 => Outcome::Rejected(code),
+                    _ => Outcome::RetryHttp(code),
                 }
             }
             Err(e) => {
@@ -342,31 +337,23 @@ impl Shared {
         }
     }
 
-    fn record_losses(&self, losses: std::io::Result<queue::Losses>) {
-        match losses {
-            Ok(losses) => {
-                if losses.disk_full > 0 {
-                    tracing::warn!(
-                        payloads = losses.disk_full,
-                        "The disk buffer is full; the oldest payloads were deleted (forwarder_storage_max_size_in_bytes)."
-                    );
-                }
-                if losses.memory_full > 0 {
-                    tracing::warn!(
-                        payloads = losses.memory_full,
-                        "The memory queue is full and there is no disk buffer; the oldest payloads were dropped."
-                    );
-                }
-                self.stats.lost(losses);
-            }
-            Err(e) => tracing::error!(error = %e, "Cannot write to the disk buffer."),
+    fn record_losses(&self, losses: queue::Losses) {
+        if losses.disk_full > 0 {
+            tracing::warn!(
+                payloads = losses.disk_full,
+                "The disk buffer is full; the oldest payloads were deleted (forwarder_storage_max_size_in_bytes)."
+            );
         }
-    }
-
-    fn report_io(&self, result: std::io::Result<()>) {
-        if let Err(e) = result {
-            tracing::error!(error = %e, "Cannot update the disk buffer.");
+        if losses.memory_full > 0 {
+            tracing::warn!(
+                payloads = losses.memory_full,
+                "The memory queue is full and the disk buffer cannot take more; the oldest payloads were dropped."
+            );
         }
+        for error in &losses.disk_errors {
+            tracing::error!(error = %error, "A disk buffer operation failed.");
+        }
+        self.stats.lost(&losses);
     }
 }
 
@@ -438,10 +425,13 @@ impl ForwarderHandle {
     }
 }
 
+/// Retry delays: the base, doubling to the cap, each with "equal jitter" — a random delay
+/// between half the nominal delay and the nominal delay, never above the cap. backon adds
+/// up to +100 % jitter on top of its current delay, so it is given half the base and cap.
 fn new_backoff(settings: &ForwarderSettings) -> impl Iterator<Item = Duration> + use<> {
     ExponentialBuilder::default()
-        .with_min_delay(settings.backoff_base)
-        .with_max_delay(settings.backoff_max)
+        .with_min_delay(settings.backoff_base / 2)
+        .with_max_delay(settings.backoff_max / 2)
         .with_factor(2.0)
         .with_jitter()
         .without_max_times()
@@ -450,7 +440,8 @@ fn new_backoff(settings: &ForwarderSettings) -> impl Iterator<Item = Duration> +
 
 fn rejection_hint(code: u16) -> &'static str {
     match code {
-        401 | 403 => "the server does not know this API key; check api_key / DD_API_KEY",
+        403 => "the server does not know this API key; check api_key / DD_API_KEY",
+        404 => "the server has no such intake endpoint; check dd_url",
         413 => "the payload is larger than the server accepts",
         _ => "the server considers the payload invalid",
     }

@@ -6,18 +6,32 @@
 //! agent restart; memory that outgrows its cap moves its oldest payloads to disk.
 
 use std::collections::VecDeque;
-use std::io;
 
 use super::Payload;
 use super::disk::DiskBuffer;
 
-/// Counts of payloads the queue had to give up.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What the queue had to give up or could not do during one operation. Nothing is lost
+/// without being counted here.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Losses {
     /// Deleted from a full disk buffer (or too large for it).
     pub disk_full: u64,
-    /// Dropped from full memory because there is no disk buffer.
+    /// Dropped from full memory because there is no disk buffer or it could not be written.
     pub memory_full: u64,
+    /// Disk buffer files that could not be read back, deleted.
+    pub unreadable: u64,
+    /// Disk buffer errors met; the payloads concerned stayed in memory unless counted above.
+    pub disk_errors: Vec<String>,
+}
+
+impl Losses {
+    /// Adds `other`'s counts and errors to these.
+    pub(crate) fn merge(&mut self, other: Losses) {
+        self.disk_full += other.disk_full;
+        self.memory_full += other.memory_full;
+        self.unreadable += other.unreadable;
+        self.disk_errors.extend(other.disk_errors);
+    }
 }
 
 #[derive(Debug)]
@@ -40,81 +54,109 @@ impl SendQueue {
         }
     }
 
-    pub(crate) fn push(&mut self, payload: Payload) -> io::Result<Losses> {
+    /// Adds the newest payload: to disk while the server is unreachable, else to memory.
+    /// A payload the disk buffer cannot take stays in memory.
+    pub(crate) fn push(&mut self, payload: Payload) -> Losses {
         let mut losses = Losses::default();
-        if let (true, Some(disk)) = (self.unreachable, self.disk.as_mut()) {
-            losses.disk_full += disk.push_back(&payload)?.payloads;
-            return Ok(losses);
+        if self.unreachable && self.write_to_disk(&payload, &mut losses) {
+            return losses;
         }
         self.memory_bytes += payload.size();
         self.memory.push_back(payload);
         while self.memory_bytes > self.memory_max && self.memory.len() > 1 {
             let oldest = self.memory.pop_front().expect("memory is not empty");
             self.memory_bytes -= oldest.size();
-            match self.disk.as_mut() {
-                Some(disk) => losses.disk_full += disk.push_back(&oldest)?.payloads,
-                None => losses.memory_full += 1,
+            if !self.write_to_disk(&oldest, &mut losses) {
+                losses.memory_full += 1;
             }
         }
-        Ok(losses)
+        losses
     }
 
-    /// The oldest payload, from disk if any is there, else from memory.
-    pub(crate) fn front(&self) -> io::Result<Option<Payload>> {
-        if let Some(disk) = self.disk.as_ref().filter(|d| !d.is_empty()) {
-            return disk.front();
+    /// Appends to the disk buffer; false (with the error noted) if there is none or it failed.
+    fn write_to_disk(&mut self, payload: &Payload, losses: &mut Losses) -> bool {
+        let Some(disk) = self.disk.as_mut() else {
+            return false;
+        };
+        match disk.push_back(payload) {
+            Ok(evicted) => {
+                losses.disk_full += evicted.payloads;
+                true
+            }
+            Err(e) => {
+                losses
+                    .disk_errors
+                    .push(format!("cannot write to {}: {e}", disk.dir().display()));
+                false
+            }
         }
-        Ok(self.memory.front().cloned())
+    }
+
+    /// The oldest payload, from disk if any is there, else from memory. Disk files that
+    /// cannot be read back are deleted and counted, so one bad file never stops sending.
+    pub(crate) fn front(&mut self) -> (Option<Payload>, Losses) {
+        let mut losses = Losses::default();
+        while let Some(disk) = self.disk.as_mut().filter(|d| !d.is_empty()) {
+            match disk.front() {
+                Ok(Some(p)) => return (Some(p), losses),
+                Ok(None) => break,
+                Err(e) => {
+                    losses.unreadable += 1;
+                    losses
+                        .disk_errors
+                        .push(format!("dropped an unreadable payload file: {e}"));
+                    if let Err(e) = disk.pop_front() {
+                        losses
+                            .disk_errors
+                            .push(format!("cannot delete an unreadable payload file: {e}"));
+                    }
+                }
+            }
+        }
+        (self.memory.front().cloned(), losses)
     }
 
     /// Removes the payload `id` once it is sent (or refused). While it was being sent,
     /// another task's [`SendQueue::push`] may have moved it from memory to the front of the
     /// disk buffer, or a full disk buffer may have evicted it; so it is looked for at the
     /// front of both, and never removed by position alone.
-    pub(crate) fn remove_sent(&mut self, id: &str) -> io::Result<()> {
+    pub(crate) fn remove_sent(&mut self, id: &str) -> Losses {
+        let mut losses = Losses::default();
         if self.memory.front().is_some_and(|p| p.id == id) {
             let p = self.memory.pop_front().expect("memory is not empty");
             self.memory_bytes -= p.size();
-            return Ok(());
+            return losses;
         }
-        if let Some(disk) = self.disk.as_mut() {
-            match disk.front() {
-                Ok(Some(p)) if p.id == id => disk.pop_front()?,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-                Err(e) => return Err(e),
-            }
+        if let Some(disk) = self.disk.as_mut()
+            && let Ok(Some(p)) = disk.front()
+            && p.id == id
+            && let Err(e) = disk.pop_front()
+        {
+            losses
+                .disk_errors
+                .push(format!("cannot delete a sent payload file: {e}"));
         }
-        Ok(())
-    }
-
-    /// Removes the disk buffer's oldest file, which could not be read back.
-    pub(crate) fn drop_unreadable_disk_front(&mut self) -> io::Result<()> {
-        self.disk.as_mut().map_or(Ok(()), DiskBuffer::pop_front)
+        losses
     }
 
     /// Marks the server unreachable (everything in memory moves to disk) or reachable again.
-    pub(crate) fn set_unreachable(&mut self, unreachable: bool) -> io::Result<Losses> {
+    pub(crate) fn set_unreachable(&mut self, unreachable: bool) -> Losses {
         self.unreachable = unreachable;
-        if unreachable {
-            self.spill()
-        } else {
-            Ok(Losses::default())
-        }
+        if unreachable { self.spill() } else { Losses::default() }
     }
 
-    /// Moves every payload in memory to the disk buffer, oldest first. Without a disk
-    /// buffer nothing moves.
-    pub(crate) fn spill(&mut self) -> io::Result<Losses> {
+    /// Moves payloads in memory to the disk buffer, oldest first, until memory is empty or
+    /// the disk cannot take one (the rest stay in memory, still after the disk's).
+    pub(crate) fn spill(&mut self) -> Losses {
         let mut losses = Losses::default();
-        let Some(disk) = self.disk.as_mut() else {
-            return Ok(losses);
-        };
-        while let Some(p) = self.memory.pop_front() {
+        while let Some(p) = self.memory.front().cloned() {
+            if !self.write_to_disk(&p, &mut losses) {
+                break;
+            }
+            self.memory.pop_front();
             self.memory_bytes -= p.size();
-            losses.disk_full += disk.push_back(&p)?.payloads;
         }
-        Ok(losses)
+        losses
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -146,8 +188,8 @@ mod tests {
 
     fn drain(q: &mut SendQueue) -> Vec<Payload> {
         let mut out = Vec::new();
-        while let Some(p) = q.front().unwrap() {
-            q.remove_sent(&p.id).unwrap();
+        while let Some(p) = q.front().0 {
+            q.remove_sent(&p.id);
             out.push(p);
         }
         out
@@ -160,15 +202,15 @@ mod tests {
         let mut q = SendQueue::new(one * 2, Some(DiskBuffer::open(dir.path(), 1 << 20).unwrap()));
         let all: Vec<Payload> = (0..10).map(payload).collect();
         for p in &all[..4] {
-            q.push(p.clone()).unwrap(); // two overflow to disk
+            q.push(p.clone()); // two overflow to disk
         }
-        q.set_unreachable(true).unwrap();
+        q.set_unreachable(true);
         for p in &all[4..7] {
-            q.push(p.clone()).unwrap(); // straight to disk
+            q.push(p.clone()); // straight to disk
         }
-        q.set_unreachable(false).unwrap();
+        q.set_unreachable(false);
         for p in &all[7..] {
-            q.push(p.clone()).unwrap();
+            q.push(p.clone());
         }
         assert_eq!(drain(&mut q), all);
         assert!(q.is_empty());
@@ -180,13 +222,42 @@ mod tests {
         let one = payload(0).size();
         let mut q = SendQueue::new(one * 2, Some(DiskBuffer::open(dir.path(), 1 << 20).unwrap()));
         let all: Vec<Payload> = (0..4).map(payload).collect();
-        q.push(all[0].clone()).unwrap();
-        let sending = q.front().unwrap().unwrap();
+        q.push(all[0].clone());
+        let sending = q.front().0.unwrap();
         for p in &all[1..] {
-            q.push(p.clone()).unwrap(); // overflow moves payloads 0 and 1 to disk meanwhile
+            q.push(p.clone()); // overflow moves payloads 0 and 1 to disk meanwhile
         }
-        q.remove_sent(&sending.id).unwrap();
+        q.remove_sent(&sending.id);
         assert_eq!(drain(&mut q), all[1..]);
+    }
+
+    #[test]
+    fn payloads_the_disk_cannot_take_stay_in_memory_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = dir.path().join("buffer");
+        let mut q = SendQueue::new(1 << 20, Some(DiskBuffer::open(&buffer, 1 << 20).unwrap()));
+        std::fs::remove_dir_all(&buffer).unwrap();
+        let all: Vec<Payload> = (0..3).map(payload).collect();
+        q.push(all[0].clone());
+        let losses = q.set_unreachable(true);
+        assert_eq!(losses.disk_errors.len(), 1, "{losses:?}");
+        q.push(all[1].clone());
+        q.push(all[2].clone());
+        assert_eq!(q.memory_len(), 3);
+        assert_eq!(drain(&mut q), all);
+    }
+
+    #[test]
+    fn an_unreadable_disk_file_is_dropped_counted_and_sending_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut disk = DiskBuffer::open(dir.path(), 1 << 20).unwrap();
+        disk.push_back(&payload(0)).unwrap();
+        disk.push_back(&payload(1)).unwrap();
+        std::fs::write(dir.path().join(format!("{:020}.payload", 0)), b"garbage").unwrap();
+        let mut q = SendQueue::new(1 << 20, Some(disk));
+        let (front, losses) = q.front();
+        assert_eq!(front.unwrap().body, payload(1).body);
+        assert_eq!(losses.unreadable, 1);
     }
 
     #[test]
@@ -195,7 +266,7 @@ mod tests {
         let mut q = SendQueue::new(one * 2, None);
         let mut dropped = 0;
         for n in 0..5 {
-            dropped += q.push(payload(n)).unwrap().memory_full;
+            dropped += q.push(payload(n)).memory_full;
         }
         assert_eq!(dropped, 3);
         let left: Vec<_> = drain(&mut q).into_iter().map(|p| p.body).collect();

@@ -16,6 +16,7 @@ pub struct ForwarderStats {
     dropped_disk_full: AtomicU64,
     dropped_memory_full: AtomicU64,
     dropped_corrupt: AtomicU64,
+    disk_errors: AtomicU64,
     by_endpoint: Mutex<BTreeMap<String, u64>>,
     http_errors: Mutex<BTreeMap<u16, u64>>,
     transport_errors: Mutex<BTreeMap<String, u64>>,
@@ -30,14 +31,17 @@ pub struct ForwarderCounts {
     pub success: u64,
     /// Failed attempts that were retried later.
     pub retried: u64,
-    /// Payloads the server refused (4xx other than 408/429); not retried.
+    /// Payloads the server refused (400, 403, 404, 413); not retried.
     pub dropped_rejected: u64,
     /// Payloads deleted because the disk buffer was full.
     pub dropped_disk_full: u64,
-    /// Payloads dropped because memory was full and there is no disk buffer.
+    /// Payloads dropped because memory was full and the disk buffer is off or failing.
     pub dropped_memory_full: u64,
     /// Disk buffer files that could not be read back.
     pub dropped_corrupt: u64,
+    /// Disk buffer reads, writes or deletes that failed (the payloads stayed in memory
+    /// unless counted as dropped).
+    pub disk_errors: u64,
     /// Successes per intake endpoint.
     pub success_by_endpoint: BTreeMap<String, u64>,
     /// Failed responses per HTTP status code.
@@ -81,14 +85,13 @@ impl ForwarderStats {
         self.retried.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn lost(&self, losses: super::queue::Losses) {
+    pub(crate) fn lost(&self, losses: &super::queue::Losses) {
         self.dropped_disk_full.fetch_add(losses.disk_full, Ordering::Relaxed);
         self.dropped_memory_full
             .fetch_add(losses.memory_full, Ordering::Relaxed);
-    }
-
-    pub(crate) fn corrupt(&self) {
-        self.dropped_corrupt.fetch_add(1, Ordering::Relaxed);
+        self.dropped_corrupt.fetch_add(losses.unreadable, Ordering::Relaxed);
+        self.disk_errors
+            .fetch_add(losses.disk_errors.len() as u64, Ordering::Relaxed);
     }
 
     /// The counters now.
@@ -102,6 +105,7 @@ impl ForwarderStats {
             dropped_disk_full: get(&self.dropped_disk_full),
             dropped_memory_full: get(&self.dropped_memory_full),
             dropped_corrupt: get(&self.dropped_corrupt),
+            disk_errors: get(&self.disk_errors),
             success_by_endpoint: self.by_endpoint.lock().expect("stats lock").clone(),
             http_errors: self.http_errors.lock().expect("stats lock").clone(),
             transport_errors: self.transport_errors.lock().expect("stats lock").clone(),
