@@ -142,6 +142,22 @@ fn datadog_env_aliases_set_their_keys() {
 }
 
 #[test]
+fn the_api_key_is_trimmed_like_datadog_does() {
+    let c = config::load(None, &env(&[("DD_API_KEY", "  0123abcd\n")]))
+        .unwrap()
+        .config;
+    assert_eq!(c.api_key, "0123abcd");
+}
+
+#[test]
+fn file_keys_match_case_insensitively_like_viper() {
+    let loaded = config::load(Some(&fixture("valid/uppercase_keys.yaml")), &env(&[])).unwrap();
+    assert_eq!(loaded.config.hostname, "upper-host");
+    assert_eq!(loaded.config.apm_config.receiver_port, 9999);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
 fn empty_env_values_are_ignored() {
     let c = config::load(None, &env(&[("DD_DOGSTATSD_PORT", "")])).unwrap().config;
     assert_eq!(c.dogstatsd_port, 8125);
@@ -178,6 +194,20 @@ fn wrong_types_in_env_name_the_key_and_the_variable() {
         ),
         ("DD_DD_URL", "ftp://x", "`dd_url` (from env DD_DD_URL)"),
         ("DD_CMD_HOST", "0.0.0.0", "`cmd_host` (from env DD_CMD_HOST)"),
+        ("DD_CMD_HOST", "127.example.com", "`cmd_host` (from env DD_CMD_HOST)"),
+        ("DD_DD_URL", "http://", "`dd_url` (from env DD_DD_URL)"),
+        ("DD_DD_URL", "http://a b", "`dd_url` (from env DD_DD_URL)"),
+        (
+            "DD_FORWARDER_BACKOFF_MAX",
+            "1e20",
+            "`forwarder_backoff_max` (from env DD_FORWARDER_BACKOFF_MAX)",
+        ),
+        (
+            "DD_FORWARDER_BACKOFF_BASE",
+            "0",
+            "`forwarder_backoff_base` (from env DD_FORWARDER_BACKOFF_BASE)",
+        ),
+        ("DD_API_KEY", "abc def", "`api_key` (from env DD_API_KEY)"),
     ];
     for (name, value, expected) in cases {
         let err = load_err(None, &[(name, value)]);

@@ -103,7 +103,7 @@ pub fn load(file: Option<&Path>, env: &Environment) -> Result<LoadedConfig, Conf
     }
     overlay_env(&mut merged, &defaults, env, &mut sources)?;
 
-    let config: AgentConfig = serde_path_to_error::deserialize(merged).map_err(|e| {
+    let mut config: AgentConfig = serde_path_to_error::deserialize(merged).map_err(|e| {
         let key = e.path().to_string();
         let origin = sources.get(&key).cloned().unwrap_or(ValueSource::Default);
         ConfigError::InvalidValue {
@@ -112,6 +112,8 @@ pub fn load(file: Option<&Path>, env: &Environment) -> Result<LoadedConfig, Conf
             message: e.into_inner().to_string(),
         }
     })?;
+    // Secrets mounted from files often end with a newline; Datadog trims the key too.
+    config.api_key = config.api_key.trim().to_string();
     let loaded = LoadedConfig {
         config,
         file: file.map(Path::to_path_buf),
@@ -158,6 +160,8 @@ fn overlay_file(
         unreachable!("callers pass mappings")
     };
     for (name, value) in given {
+        // Keys match case-insensitively, as Datadog's viper lower-cases them.
+        let name = name.to_ascii_lowercase();
         let key = if prefix.is_empty() {
             name.clone()
         } else {
@@ -329,17 +333,27 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
             ),
         );
     }
-    if !matches!(c.cmd_host.as_str(), "localhost" | "::1") && !c.cmd_host.starts_with("127.") {
+    let loopback = c.cmd_host == "localhost" || c.cmd_host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
         return fail(
             "cmd_host",
             format!(
-                "the local API only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}",
+                "the local API has no authentication, so it only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}",
                 c.cmd_host
             ),
         );
     }
-    if c.forwarder_backoff_base.is_nan() || c.forwarder_backoff_base <= 0.0 {
-        return fail("forwarder_backoff_base", "must be greater than 0".into());
+    const MAX_BACKOFF_SECONDS: f64 = 86_400.0;
+    for (key, value) in [
+        ("forwarder_backoff_base", c.forwarder_backoff_base),
+        ("forwarder_backoff_max", c.forwarder_backoff_max),
+    ] {
+        if !(value > 0.0 && value <= MAX_BACKOFF_SECONDS) {
+            return fail(
+                key,
+                format!("must be more than 0 and at most {MAX_BACKOFF_SECONDS} seconds, got {value}"),
+            );
+        }
     }
     if c.forwarder_backoff_max < c.forwarder_backoff_base {
         return fail(
@@ -353,10 +367,22 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
     if c.check_interval == 0 {
         return fail("check_interval", "must be at least 1 second".into());
     }
-    if !(c.dd_url.is_empty() || c.dd_url.starts_with("http://") || c.dd_url.starts_with("https://")) {
+    if !c.dd_url.is_empty() {
+        match reqwest::Url::parse(&c.dd_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            Ok(_) => {
+                return fail(
+                    "dd_url",
+                    format!("must be an http:// or https:// URL with a host, got {:?}", c.dd_url),
+                );
+            }
+            Err(e) => return fail("dd_url", format!("{:?} is not a URL: {e}", c.dd_url)),
+        }
+    }
+    if !c.api_key.bytes().all(|b| b.is_ascii_graphic()) {
         return fail(
-            "dd_url",
-            format!("must start with http:// or https://, got {:?}", c.dd_url),
+            "api_key",
+            "may only hold printable ASCII characters without spaces".into(),
         );
     }
     Ok(())
