@@ -55,9 +55,11 @@ pub struct HostIdentity {
     pub os_hostname: String,
     /// Configured tags plus, on Heroku, `dyno`, `dynotype` and `appname`.
     pub host_tags: Vec<String>,
+    /// Providers that were set up but could not give a valid name, with the reason.
+    pub unused_providers: Vec<(HostnameProvider, String)>,
 }
 
-/// Why no hostname could be resolved.
+/// Why one hostname provider could not give a name.
 #[derive(Debug, Error)]
 pub enum HostnameError {
     /// `hostname_file` is set but cannot be read or is empty.
@@ -74,19 +76,20 @@ pub enum HostnameError {
         /// The missing variable.
         missing: &'static str,
     },
-    /// The configured or found name is not a valid hostname.
-    #[error("{name:?} (from {provider}) is not a valid hostname: {reason}")]
+    /// The name is not a valid hostname.
+    #[error("{name:?} is not a valid hostname: {reason}")]
     Invalid {
         /// The rejected name.
         name: String,
-        /// Where it came from.
-        provider: HostnameProvider,
         /// Why.
         reason: &'static str,
     },
-    /// The OS did not give a usable hostname.
-    #[error("the OS hostname is not usable ({0:?}); set `hostname` in datadog.yaml or DD_HOSTNAME")]
-    Os(String),
+    /// No provider gave a usable name.
+    #[error("no usable hostname: {}; set `hostname` in datadog.yaml or DD_HOSTNAME", tried.join("; "))]
+    NoneUsable {
+        /// What each provider said, e.g. `os: "localhost" is not a valid hostname: ...`.
+        tried: Vec<String>,
+    },
 }
 
 /// Resolves the hostname and host tags from the configuration and environment.
@@ -95,35 +98,47 @@ pub fn resolve(config: &AgentConfig, env: &Environment) -> Result<HostIdentity, 
 }
 
 /// [`resolve`] with the OS hostname given, for tests.
+///
+/// Like Datadog's agent, a provider that is set up but cannot give a valid name (an
+/// unreadable `hostname_file`, an invalid configured name) is recorded in
+/// [`HostIdentity::unused_providers`] and the next one is tried; only when no provider
+/// gives a name is it an error.
 pub fn resolve_with_os(
     config: &AgentConfig,
     env: &Environment,
     os_hostname: String,
 ) -> Result<HostIdentity, HostnameError> {
-    let mut host_tags = config.configured_host_tags();
     let heroku = env.is_true("DD_DYNO_HOST");
-    let (hostname, provider) = if !config.hostname.trim().is_empty() {
-        (config.hostname.trim().to_string(), HostnameProvider::Configuration)
-    } else if !config.hostname_file.is_empty() {
+    let candidates: [(HostnameProvider, Option<Result<String, HostnameError>>); 4] = [
         (
-            read_hostname_file(&config.hostname_file)?,
+            HostnameProvider::Configuration,
+            Some(config.hostname.trim())
+                .filter(|h| !h.is_empty())
+                .map(|h| Ok(h.to_string())),
+        ),
+        (
             HostnameProvider::HostnameFile,
-        )
-    } else if heroku {
-        let app = env.get("HEROKU_APP_NAME").ok_or(HostnameError::HerokuIncomplete {
-            missing: "HEROKU_APP_NAME",
-        })?;
-        let dyno = env
-            .get("DYNO")
-            .ok_or(HostnameError::HerokuIncomplete { missing: "DYNO" })?;
-        (format!("{app}.{dyno}"), HostnameProvider::Heroku)
-    } else {
-        let os = os_hostname.trim();
-        if os.is_empty() || os == "localhost" {
-            return Err(HostnameError::Os(os.to_string()));
+            (!config.hostname_file.is_empty()).then(|| read_hostname_file(&config.hostname_file)),
+        ),
+        (HostnameProvider::Heroku, heroku.then(|| heroku_hostname(env))),
+        (HostnameProvider::Os, Some(Ok(os_hostname.trim().to_string()))),
+    ];
+    let mut unused_providers = Vec::new();
+    let mut chosen = None;
+    for (provider, candidate) in candidates {
+        let Some(candidate) = candidate else { continue };
+        match candidate.and_then(|name| validate(&name).map(|()| name)) {
+            Ok(name) if chosen.is_none() => chosen = Some((name, provider)),
+            Ok(_) => {}
+            Err(e) => unused_providers.push((provider, e.to_string())),
         }
-        (os.to_string(), HostnameProvider::Os)
+    }
+    let Some((hostname, provider)) = chosen else {
+        let tried = unused_providers.iter().map(|(p, e)| format!("{p}: {e}")).collect();
+        return Err(HostnameError::NoneUsable { tried });
     };
+
+    let mut host_tags = config.configured_host_tags();
     if heroku && let (Some(app), Some(dyno)) = (env.get("HEROKU_APP_NAME"), env.get("DYNO")) {
         let dyno_type = dyno.split('.').next().unwrap_or(dyno);
         for tag in [
@@ -136,13 +151,23 @@ pub fn resolve_with_os(
             }
         }
     }
-    validate(&hostname, provider)?;
     Ok(HostIdentity {
         hostname,
         provider,
         os_hostname,
         host_tags,
+        unused_providers,
     })
+}
+
+fn heroku_hostname(env: &Environment) -> Result<String, HostnameError> {
+    let app = env.get("HEROKU_APP_NAME").ok_or(HostnameError::HerokuIncomplete {
+        missing: "HEROKU_APP_NAME",
+    })?;
+    let dyno = env
+        .get("DYNO")
+        .ok_or(HostnameError::HerokuIncomplete { missing: "DYNO" })?;
+    Ok(format!("{app}.{dyno}"))
 }
 
 fn read_hostname_file(path: &str) -> Result<String, HostnameError> {
@@ -158,22 +183,35 @@ fn read_hostname_file(path: &str) -> Result<String, HostnameError> {
     Ok(first.to_string())
 }
 
-/// Datadog's hostname rules: at most 255 characters of letters, digits, `-`, `_` and `.`.
-fn validate(name: &str, provider: HostnameProvider) -> Result<(), HostnameError> {
-    let reason = if name.len() > 255 {
+/// Datadog's hostname rules: RFC 1123 (labels of letters, digits and inner `-`, joined by
+/// `.`), at most 255 characters, and not a name for the local machine.
+fn validate(name: &str) -> Result<(), HostnameError> {
+    const LOCAL_NAMES: [&str; 4] = [
+        "localhost",
+        "localhost.localdomain",
+        "localhost6.localdomain6",
+        "ip6-localhost",
+    ];
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 255 {
         Some("it is longer than 255 characters")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        Some("only letters, digits, '-', '_' and '.' are allowed")
+    } else if LOCAL_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
+        Some("it names the local machine, not this host")
+    } else if !name.split('.').all(label_ok) {
+        Some("it is not RFC 1123 compliant (letters, digits and '-' in dot-separated labels)")
     } else {
         None
     };
     match reason {
         Some(reason) => Err(HostnameError::Invalid {
             name: name.to_string(),
-            provider,
             reason,
         }),
         None => Ok(()),
@@ -224,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_or_empty_hostname_file_is_an_error_naming_the_file() {
+    fn an_unreadable_or_empty_hostname_file_is_skipped_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();
@@ -233,10 +271,11 @@ mod tests {
                 hostname_file: path.display().to_string(),
                 ..Default::default()
             };
-            let err = resolve_with_os(&config, &env(&[]), "os-host".into())
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(&path.display().to_string()), "{err}");
+            let id = resolve_with_os(&config, &env(&[]), "os-host".into()).unwrap();
+            assert_eq!((id.hostname.as_str(), id.provider), ("os-host", HostnameProvider::Os));
+            let (provider, reason) = &id.unused_providers[0];
+            assert_eq!(*provider, HostnameProvider::HostnameFile);
+            assert!(reason.contains(&path.display().to_string()), "{reason}");
         }
     }
 
@@ -258,10 +297,15 @@ mod tests {
     }
 
     #[test]
-    fn heroku_without_app_name_says_what_is_missing() {
+    fn heroku_without_app_name_falls_back_and_says_what_is_missing() {
         let e = env(&[("DD_DYNO_HOST", "true"), ("DYNO", "web.1")]);
-        let err = resolve_with_os(&AgentConfig::default(), &e, "x".into()).unwrap_err();
-        assert!(err.to_string().contains("HEROKU_APP_NAME"), "{err}");
+        let id = resolve_with_os(&AgentConfig::default(), &e, "box".into()).unwrap();
+        assert_eq!(id.hostname, "box");
+        assert!(
+            id.unused_providers[0].1.contains("HEROKU_APP_NAME"),
+            "{:?}",
+            id.unused_providers
+        );
     }
 
     #[test]
@@ -277,18 +321,35 @@ mod tests {
     }
 
     #[test]
-    fn invalid_configured_hostname_is_rejected_with_the_reason() {
-        let config = AgentConfig {
-            hostname: "bad host".into(),
-            ..Default::default()
-        };
-        let err = resolve_with_os(&config, &env(&[]), "x".into()).unwrap_err().to_string();
-        assert!(err.contains("\"bad host\"") && err.contains("configuration"), "{err}");
+    fn an_invalid_configured_hostname_is_skipped_with_the_reason() {
+        for bad in ["bad host", "under_score", "-dash.example", "a..b"] {
+            let config = AgentConfig {
+                hostname: bad.into(),
+                ..Default::default()
+            };
+            let id = resolve_with_os(&config, &env(&[]), "box".into()).unwrap();
+            assert_eq!(id.hostname, "box", "{bad}");
+            let (provider, reason) = &id.unused_providers[0];
+            assert_eq!(*provider, HostnameProvider::Configuration);
+            assert!(
+                reason.contains(&format!("{bad:?}")) && reason.contains("RFC 1123"),
+                "{reason}"
+            );
+        }
     }
 
     #[test]
-    fn localhost_from_the_os_is_not_accepted() {
-        let err = resolve_with_os(&AgentConfig::default(), &env(&[]), "localhost".into()).unwrap_err();
-        assert!(err.to_string().contains("DD_HOSTNAME"), "{err}");
+    fn no_usable_name_from_any_provider_is_an_error_listing_each() {
+        for os in ["localhost", "localhost.localdomain", ""] {
+            let config = AgentConfig {
+                hostname: "bad host".into(),
+                ..Default::default()
+            };
+            let err = resolve_with_os(&config, &env(&[]), os.into()).unwrap_err().to_string();
+            assert!(
+                err.contains("configuration:") && err.contains("os:") && err.contains("DD_HOSTNAME"),
+                "{err}"
+            );
+        }
     }
 }

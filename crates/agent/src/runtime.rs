@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::checks::runner::{CheckRunner, CollectorStatus, format_time};
 use crate::checks::{self, CheckContext};
 use crate::config::{Environment, LoadedConfig};
-use crate::forwarder::{Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
+use crate::forwarder::{ApiKeyStatus, Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
 use crate::hostname::HostIdentity;
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::status::server::{BindError, StatusServer};
@@ -126,6 +126,7 @@ impl RunningAgent {
             )));
         }
         let forwarder_task = tokio::spawn(forwarder.run(forwarder_signal));
+        tokio::spawn(report_api_key_status(handle.clone()));
         let local_api_task = tokio::spawn(local_api.run(local_api_signal));
         tracing::info!(
             hostname = %options.identity.hostname,
@@ -169,6 +170,21 @@ impl RunningAgent {
     }
 }
 
+/// Checks the API key once at start-up, so a key the server does not know is reported
+/// at once rather than as dropped payloads later.
+async fn report_api_key_status(forwarder: ForwarderHandle) {
+    match forwarder.validate_api_key().await {
+        ApiKeyStatus::Valid => tracing::info!("The server accepts the API key."),
+        ApiKeyStatus::Invalid => tracing::error!(
+            server = %forwarder.server_url(),
+            "The server does not know this API key, so it will refuse every payload. Set api_key or DD_API_KEY to one of its keys (`dogwatch api-key` on the server lists them)."
+        ),
+        other => {
+            tracing::warn!(server = %forwarder.server_url(), status = %other.describe(), "Cannot check the API key yet; payloads are kept until the server answers.")
+        }
+    }
+}
+
 /// The report's header section: version, identity, paths.
 struct AgentInfoStatus {
     identity: HostIdentity,
@@ -203,6 +219,12 @@ impl StatusProvider for AgentInfoStatus {
                 hostnames = hostnames.sub_line(tag, "");
             }
             hostnames = hostnames.line("hostname provider", self.identity.provider);
+            if !self.identity.unused_providers.is_empty() {
+                hostnames = hostnames.text("unused hostname providers:");
+                for (provider, reason) in &self.identity.unused_providers {
+                    hostnames = hostnames.sub_line(provider.name(), reason);
+                }
+            }
             StatusSection {
                 title: format!("Agent (v{})", dogwatch_model::VERSION),
                 blocks: vec![info, paths, hostnames],

@@ -47,8 +47,8 @@ enum Command {
 /// Where to find the agent's configuration file.
 #[derive(Debug, Args)]
 struct ConfigFileArgs {
-    /// The datadog.yaml to read. Without it, /etc/dogwatch/datadog.yaml or
-    /// /etc/datadog-agent/datadog.yaml is read if present. DD_* variables override it.
+    /// The datadog.yaml to read (a Datadog Agent's works as it is). Without it,
+    /// /etc/dogwatch/datadog.yaml is read if present. DD_* variables override it.
     #[arg(long, short = 'c', value_name = "PATH", env = "DOGWATCH_CONFIG")]
     config: Option<PathBuf>,
 }

@@ -8,8 +8,10 @@ use dogwatch_agent::config::{self, Environment, LoadedConfig, LogLevel};
 
 use crate::{ConfigFileArgs, DataDirArgs};
 
-/// Config files read when --config is not given, in order.
-const DEFAULT_CONFIG_FILES: [&str; 2] = ["/etc/dogwatch/datadog.yaml", "/etc/datadog-agent/datadog.yaml"];
+/// Config files read when --config is not given, in order. A Datadog Agent's own
+/// /etc/datadog-agent/datadog.yaml is not read unless named: on a host running both, its
+/// Datadog `api_key` would be refused by the dogwatch server.
+const DEFAULT_CONFIG_FILES: [&str; 1] = ["/etc/dogwatch/datadog.yaml"];
 
 /// Loads the agent configuration from --config (or a default location) and the environment.
 pub fn load_config(args: &ConfigFileArgs, env: &Environment) -> Result<LoadedConfig> {
@@ -50,6 +52,7 @@ pub fn init_logging(level: LogLevel) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -57,6 +60,13 @@ pub fn init_logging(level: LogLevel) {
 pub fn log_config_warnings(loaded: &LoadedConfig) {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
+    }
+}
+
+/// Logs hostname providers that were set up but could not give a name.
+pub fn log_hostname_warnings(identity: &dogwatch_agent::hostname::HostIdentity) {
+    for (provider, reason) in &identity.unused_providers {
+        tracing::warn!(provider = provider.name(), reason = %reason, hostname = %identity.hostname, "A hostname provider could not be used; the next one was.");
     }
 }
 

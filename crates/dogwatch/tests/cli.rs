@@ -199,6 +199,78 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
     assert!(stdout(&listed).starts_with(&key), "{}", stdout(&listed));
 }
 
+/// Reads `child`'s stderr until a line contains `needle` (at most 20 s).
+fn wait_for_stderr_line(child: &mut Child, needle: &str) -> String {
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(_) => panic!("no stderr line containing {needle:?}"),
+        }
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn agent_and_server_apart_agree_on_dd_api_key_and_a_wrong_key_is_reported_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = dogwatch()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("server"))
+        .env("DD_API_KEY", "right-key")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server never started listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let agent = |key: &str| {
+        dogwatch()
+            .args(["agent", "--data-dir"])
+            .arg(dir.path().join(format!("agent-{key}")))
+            .env("DD_API_KEY", key)
+            .env("DD_DD_URL", format!("http://127.0.0.1:{port}"))
+            .env("DD_CMD_PORT", free_port().to_string())
+            .env("DD_HOSTNAME", "apart")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut good = agent("right-key");
+    wait_for_stderr_line(&mut good, "The server accepts the API key.");
+    let mut bad = agent("wrong-key");
+    let line = wait_for_stderr_line(&mut bad, "does not know this API key");
+    assert!(line.contains("DD_API_KEY"), "{line}");
+    stop(good);
+    stop(bad);
+    stop(server);
+}
+
 #[test]
 fn status_without_a_running_agent_says_what_to_start() {
     let output = dogwatch()

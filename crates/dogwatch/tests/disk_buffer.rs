@@ -30,13 +30,13 @@ struct RunningServer {
 
 async fn start_server(addr: SocketAddr, db: &Path) -> RunningServer {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());
-    dogwatch_server::keys::ensure_api_key(store.as_ref(), Some(KEY)).unwrap();
     let server = Server::bind(
         ServerSettings {
             listen: addr,
             ..Default::default()
         },
         store,
+        vec![KEY.into()],
     )
     .await
     .unwrap();

@@ -22,16 +22,11 @@ pub struct ServerKey {
     pub origin: KeyOrigin,
 }
 
-/// Makes sure the store holds the key to use: `env_key` (`DD_API_KEY`) when given,
-/// else the first stored key, else a newly generated one.
+/// The key agents should use: `env_key` (`DD_API_KEY`) when given, else the first stored
+/// key, else a newly generated one, which is stored. `DD_API_KEY` itself is never stored:
+/// it is valid only while it is set.
 pub fn ensure_api_key(store: &dyn Store, env_key: Option<&str>) -> Result<ServerKey, StoreError> {
-    let now = now_ms();
     if let Some(key) = env_key.map(str::trim).filter(|k| !k.is_empty()) {
-        store.add_api_key(&ApiKey {
-            key: key.to_string(),
-            name: "DD_API_KEY".into(),
-            created_at_ms: now,
-        })?;
         return Ok(ServerKey {
             key: key.to_string(),
             origin: KeyOrigin::Environment,
@@ -47,12 +42,21 @@ pub fn ensure_api_key(store: &dyn Store, env_key: Option<&str>) -> Result<Server
     store.add_api_key(&ApiKey {
         key: key.clone(),
         name: "generated".into(),
-        created_at_ms: now,
+        created_at_ms: now_ms(),
     })?;
     Ok(ServerKey {
         key,
         origin: KeyOrigin::GeneratedNow,
     })
+}
+
+/// The keys the server accepts: only `DD_API_KEY` while it is set (so rotating it revokes
+/// the old one), else every key in the store.
+pub fn accepted_keys(store: &dyn Store, server_key: &ServerKey) -> Result<Vec<String>, StoreError> {
+    match server_key.origin {
+        KeyOrigin::Environment => Ok(vec![server_key.key.clone()]),
+        KeyOrigin::GeneratedNow | KeyOrigin::Stored => Ok(store.api_keys()?.into_iter().map(|k| k.key).collect()),
+    }
 }
 
 /// 32 lower-case hex digits from the OS random source, the shape of a Datadog API key.
@@ -74,7 +78,7 @@ mod tests {
     use dogwatch_store::SqliteStore;
 
     #[test]
-    fn a_key_is_generated_once_then_reused_and_dd_api_key_is_added() {
+    fn a_key_is_generated_once_then_reused_and_dd_api_key_replaces_it_while_set() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db")).unwrap();
         let first = ensure_api_key(&store, None).unwrap();
@@ -85,8 +89,15 @@ mod tests {
             (again.key.as_str(), again.origin),
             (first.key.as_str(), KeyOrigin::Stored)
         );
-        let env = ensure_api_key(&store, Some("fromenv")).unwrap();
+        assert_eq!(accepted_keys(&store, &again).unwrap(), vec![first.key.clone()]);
+
+        let env = ensure_api_key(&store, Some(" fromenv ")).unwrap();
         assert_eq!((env.key.as_str(), env.origin), ("fromenv", KeyOrigin::Environment));
-        assert_eq!(store.api_keys().unwrap().len(), 2);
+        assert_eq!(
+            accepted_keys(&store, &env).unwrap(),
+            ["fromenv"],
+            "the generated key is not accepted while DD_API_KEY is set"
+        );
+        assert_eq!(store.api_keys().unwrap().len(), 1, "DD_API_KEY is not stored");
     }
 }

@@ -83,9 +83,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads the API keys from `store` and binds the listen address.
-    pub async fn bind(settings: ServerSettings, store: Arc<dyn Store>) -> Result<Server, ServerError> {
-        let keys = store.api_keys()?.into_iter().map(|k| k.key).collect();
+    /// Binds the listen address; the server will accept data sent with `keys` (see
+    /// [`keys::accepted_keys`]).
+    pub async fn bind(
+        settings: ServerSettings,
+        store: Arc<dyn Store>,
+        keys: Vec<String>,
+    ) -> Result<Server, ServerError> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| ServerError::Bind {

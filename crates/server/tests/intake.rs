@@ -28,12 +28,11 @@ impl Drop for Running {
 async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("dogwatch.db")).unwrap());
-    dogwatch_server::keys::ensure_api_key(store.as_ref(), Some(KEY)).unwrap();
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes: LIMIT,
     };
-    let server = Server::bind(settings, store.clone()).await.unwrap();
+    let server = Server::bind(settings, store.clone(), vec![KEY.into()]).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async {

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS applied_payloads (
     id TEXT PRIMARY KEY,
     received_at_ms INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS applied_payloads_by_time ON applied_payloads (received_at_ms);
 CREATE TABLE IF NOT EXISTS hosts (
     hostname TEXT PRIMARY KEY,
     agent_version TEXT NOT NULL DEFAULT '',

@@ -21,6 +21,7 @@ pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
     support::init_logging(loaded.config.log_level);
     support::log_config_warnings(&loaded);
     let identity = hostname::resolve(&loaded.config, &env)?;
+    support::log_hostname_warnings(&identity);
     let data_dir = support::data_dir(&data_dir)?;
     support::runtime()?.block_on(async {
         let agent = RunningAgent::start(AgentOptions::new(loaded, identity, env, &data_dir)).await?;

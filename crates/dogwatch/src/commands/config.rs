@@ -21,19 +21,26 @@ pub fn run(args: ConfigArgs) -> Result<()> {
             .iter()
             .map(|(key, value, source)| json!({"key": key, "value": value, "source": source}))
             .collect();
-        let (hostname, provider, tags, error) = match &identity {
-            Ok(id) => (json!(id.hostname), json!(id.provider), json!(id.host_tags), Value::Null),
-            Err(e) => (Value::Null, Value::Null, Value::Null, json!(e.to_string())),
+        let identity_json = match &identity {
+            Ok(id) => json!({
+                "hostname": id.hostname,
+                "hostname_provider": id.provider,
+                "host_tags": id.host_tags,
+                "unused_hostname_providers": id.unused_providers.iter().map(|(p, reason)| json!({"provider": p, "reason": reason})).collect::<Vec<_>>(),
+                "hostname_error": null,
+            }),
+            Err(e) => {
+                json!({"hostname": null, "hostname_provider": null, "host_tags": null, "hostname_error": e.to_string()})
+            }
         };
-        let out = json!({
+        let mut out = json!({
             "config_file": loaded.file,
             "settings": settings,
             "warnings": loaded.warnings,
-            "hostname": hostname,
-            "hostname_provider": provider,
-            "host_tags": tags,
-            "hostname_error": error,
         });
+        out.as_object_mut()
+            .expect("an object")
+            .extend(identity_json.as_object().expect("an object").clone());
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -70,6 +77,9 @@ pub fn run(args: ConfigArgs) -> Result<()> {
                 id.host_tags.join(" ")
             };
             println!("Host tags: {tags}");
+            for (provider, reason) in &id.unused_providers {
+                println!("Unused hostname provider {provider}: {reason}");
+            }
         }
         Err(e) => println!("Hostname: cannot be resolved: {e}"),
     }

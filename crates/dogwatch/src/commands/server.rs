@@ -21,7 +21,8 @@ pub async fn start(listen: SocketAddr, data_dir: &Path, env: &Environment) -> Re
         listen,
         ..ServerSettings::default()
     };
-    let server = Server::bind(settings, store).await?;
+    let accepted = keys::accepted_keys(store.as_ref(), &key)?;
+    let server = Server::bind(settings, store, accepted).await?;
     Ok((server, key))
 }
 

@@ -18,6 +18,7 @@ pub fn run(args: UpArgs) -> Result<()> {
     support::init_logging(loaded.config.log_level);
     support::log_config_warnings(&loaded);
     let identity = hostname::resolve(&loaded.config, &env)?;
+    support::log_hostname_warnings(&identity);
     let data_dir = support::data_dir(&args.data_dir)?;
 
     support::runtime()?.block_on(async {
