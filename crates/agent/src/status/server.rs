@@ -17,7 +17,9 @@ pub const STATUS_PATH: &str = "/agent/status";
 
 /// The local API could not start.
 #[derive(Debug, Error)]
-#[error("cannot listen on {addr} for the agent's local API (cmd_host, cmd_port): {source}")]
+#[error(
+    "cannot listen on {addr} for the agent's local API ({source}); another agent may be running (a Datadog Agent also uses port 5001): set cmd_port / DD_CMD_PORT to a free port"
+)]
 pub struct BindError {
     /// The address tried.
     pub addr: String,
