@@ -185,6 +185,20 @@ async fn report_api_key_status(forwarder: ForwarderHandle) {
     }
 }
 
+/// A block with a total and a count per key, e.g. HTTP errors by code.
+fn breakdown_block<'a, K: ToString + 'a>(
+    heading: &str,
+    label: &str,
+    counts: impl Iterator<Item = (&'a K, &'a u64)> + Clone,
+) -> StatusBlock {
+    let total: u64 = counts.clone().map(|(_, n)| n).sum();
+    let mut block = StatusBlock::new(heading).line("Total number", total).text(label);
+    for (key, n) in counts {
+        block = block.sub_line(key.to_string(), n);
+    }
+    block
+}
+
 /// The report's header section: version, identity, paths.
 struct AgentInfoStatus {
     identity: HostIdentity,
@@ -258,32 +272,25 @@ impl StatusProvider for ForwarderStatus {
                     .sub_line("UnreadableOnDisk", counts.dropped_corrupt);
             }
             let mut blocks = vec![transactions];
-            if counts.success > 0 {
-                let mut b = StatusBlock::new("Transaction Successes")
-                    .line("Total number", counts.success)
-                    .text("Successes By Endpoint:");
-                for (endpoint, n) in &counts.success_by_endpoint {
-                    b = b.sub_line(endpoint, n);
+            let breakdowns = [
+                (
+                    "Transaction Successes",
+                    "Successes By Endpoint:",
+                    &counts.success_by_endpoint,
+                ),
+                ("Transaction Errors", "Errors By Type:", &counts.transport_errors),
+            ];
+            for (heading, label, counts_by) in breakdowns {
+                if !counts_by.is_empty() {
+                    blocks.push(breakdown_block(heading, label, counts_by.iter()));
                 }
-                blocks.push(b);
-            }
-            if !counts.transport_errors.is_empty() {
-                let mut b = StatusBlock::new("Transaction Errors")
-                    .line("Total number", counts.transport_errors.values().sum::<u64>())
-                    .text("Errors By Type:");
-                for (kind, n) in &counts.transport_errors {
-                    b = b.sub_line(kind, n);
-                }
-                blocks.push(b);
             }
             if !counts.http_errors.is_empty() {
-                let mut b = StatusBlock::new("HTTP Errors")
-                    .line("Total number", counts.http_errors.values().sum::<u64>())
-                    .text("HTTP Errors By Code:");
-                for (code, n) in &counts.http_errors {
-                    b = b.sub_line(code.to_string(), n);
-                }
-                blocks.push(b);
+                blocks.push(breakdown_block(
+                    "HTTP Errors",
+                    "HTTP Errors By Code:",
+                    counts.http_errors.iter(),
+                ));
             }
             let disk = match &queue.disk_path {
                 None => StatusBlock::new("On-disk storage")

@@ -75,7 +75,10 @@ fn settings(addr: SocketAddr, api_key: &str, disk: Option<&Path>) -> ForwarderSe
 }
 
 fn start_forwarder(addr: SocketAddr, disk: &Path) -> RunningForwarder {
-    let settings = settings(addr, KEY, Some(disk));
+    start_forwarder_with(settings(addr, KEY, Some(disk)))
+}
+
+fn start_forwarder_with(settings: ForwarderSettings) -> RunningForwarder {
     let forwarder = Forwarder::new(settings).unwrap();
     let handle = forwarder.handle();
     let (stop, signal) = shutdown::channel();
@@ -221,10 +224,7 @@ async fn a_full_disk_buffer_drops_the_oldest_payloads_counts_them_and_sends_the_
         disk_max_bytes: one_file * 5 + one_file / 2,
         ..settings(addr, KEY, Some(&disk))
     };
-    let forwarder = Forwarder::new(settings).unwrap();
-    let handle = forwarder.handle();
-    let (stop, signal) = shutdown::channel();
-    let task = tokio::spawn(forwarder.run(signal));
+    let RunningForwarder { handle, stop, task } = start_forwarder_with(settings);
 
     submit(&handle, 10..11);
     wait_until("the server is found unreachable", || handle.counts().retried > 0).await;
@@ -264,10 +264,7 @@ async fn shutdown_does_not_wait_for_a_server_that_never_answers_and_keeps_the_pa
         timeout: Duration::from_secs(60),
         ..settings(addr, KEY, Some(&disk))
     };
-    let forwarder = Forwarder::new(settings).unwrap();
-    let handle = forwarder.handle();
-    let (stop, signal) = shutdown::channel();
-    let task = tokio::spawn(forwarder.run(signal));
+    let RunningForwarder { handle, stop, task } = start_forwarder_with(settings);
     submit(&handle, 0..1);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -296,10 +293,7 @@ async fn a_wrong_api_key_is_reported_by_validation_and_its_payloads_are_dropped_
         compressor: CompressorKind::Zlib,
         ..settings(addr, "not-the-key", None)
     };
-    let forwarder = Forwarder::new(settings).unwrap();
-    let handle = forwarder.handle();
-    let (stop, signal) = shutdown::channel();
-    let task = tokio::spawn(forwarder.run(signal));
+    let RunningForwarder { handle, stop, task } = start_forwarder_with(settings);
     assert_eq!(
         handle.validate_api_key().await,
         dogwatch_agent::forwarder::ApiKeyStatus::Invalid
