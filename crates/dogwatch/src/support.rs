@@ -78,8 +78,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM. A second signal during the
-/// orderly shutdown that follows ends the process at once.
+/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM. A second Ctrl-C during the
+/// orderly shutdown that follows ends the process at once (a repeated SIGTERM does not: a
+/// supervisor or a wrapper such as `timeout` may pass one on twice).
 pub async fn termination_signal() {
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
@@ -88,11 +89,9 @@ pub async fn termination_signal() {
         _ = term.recv() => tracing::info!("Got SIGTERM; shutting down."),
     }
     tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("Got a second Ctrl-C; stopping at once without finishing the shutdown.");
+            std::process::exit(130);
         }
-        tracing::warn!("Got a second signal; stopping at once without finishing the shutdown.");
-        std::process::exit(130);
     });
 }
