@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
-use crate::checks::runner::{CheckRunner, CollectorStatus, format_time};
+use crate::checks::runner::{CheckRunner, CollectorStatus};
 use crate::checks::{self, CheckContext};
 use crate::config::{Environment, LoadedConfig};
 use crate::forwarder::{ApiKeyStatus, Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
 use crate::hostname::HostIdentity;
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::status::server::{BindError, StatusServer};
-use crate::status::{StatusBlock, StatusProvider, StatusSection, human_bytes, human_duration};
+use crate::status::{StatusBlock, StatusProvider, StatusSection, format_time, human_bytes, human_duration};
 
 /// Everything the agent needs to start.
 pub struct AgentOptions {
@@ -309,17 +309,8 @@ impl StatusProvider for ForwarderStatus {
                     .line("Disk errors", counts.disk_errors),
             };
             blocks.push(disk);
-            let key = self.0.api_key();
-            let tail: String = key
-                .chars()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
             blocks.push(StatusBlock::new("API Keys status").line(
-                format!("API key ending with {tail}"),
+                format!("API key ending with {}", dogwatch_model::api_key_tail(self.0.api_key())),
                 self.0.validate_api_key().await.describe(),
             ));
             StatusSection {

@@ -17,8 +17,25 @@ pub use service_check::{CheckRun, CheckStatus};
 /// The version of dogwatch, reported by agents in every payload and by the server's `/info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The last five characters of an API key: all that logs, `dogwatch status` and
+/// `dogwatch config` show of it, as Datadog does.
+pub fn api_key_tail(key: &str) -> &str {
+    let start = key.char_indices().rev().nth(4).map_or(0, |(i, _)| i);
+    &key[start..]
+}
+
 /// Reads `null` as an empty list; Datadog's serializers send `"tags": null` for no tags.
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     use serde::Deserialize;
     Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_key_tail_is_the_last_five_characters() {
+        assert_eq!(super::api_key_tail("0123456789abcdef"), "bcdef");
+        assert_eq!(super::api_key_tail("abc"), "abc");
+        assert_eq!(super::api_key_tail("ééééééé"), "ééééé");
+    }
 }

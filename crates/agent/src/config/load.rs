@@ -83,8 +83,11 @@ fn mask_secret(value: &Value) -> Value {
     match value.as_str() {
         Some("") | None => value.clone(),
         Some(s) => {
-            let tail: String = s.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-            Value::String(format!("{}{}", "*".repeat(s.chars().count().saturating_sub(5)), tail))
+            let tail = dogwatch_model::api_key_tail(s);
+            Value::String(format!(
+                "{}{tail}",
+                "*".repeat(s.chars().count() - tail.chars().count())
+            ))
         }
     }
 }

@@ -46,13 +46,9 @@ pub fn announce(server_addr: SocketAddr, key: &ServerKey, data_dir: &Path) {
         KeyOrigin::Environment => println!("  API key:      from DD_API_KEY"),
         KeyOrigin::Stored => println!(
             "  API key:      ending with {}  (`dogwatch api-key` shows it)",
-            tail(&key.key)
+            dogwatch_model::api_key_tail(&key.key)
         ),
     }
-}
-
-fn tail(key: &str) -> &str {
-    &key[key.len().saturating_sub(5)..]
 }
 
 /// Runs the server alone until Ctrl-C or SIGTERM.
