@@ -2,7 +2,7 @@
 //!
 //! This crate owns everything that runs on a monitored host: the Datadog-compatible
 //! configuration ([`config`]), the host's identity ([`hostname`]), checks ([`checks`]),
-//! host metadata ([`metadata`]), the forwarder that ships payloads to a server with a disk
+//! host metadata ([`metadata`]), live processes from `/proc` ([`process`]), the forwarder that ships payloads to a server with a disk
 //! buffer for outages ([`forwarder`]), the local status API ([`status`]), and the wiring of
 //! these into a running agent ([`runtime`]).
 //!
@@ -14,6 +14,7 @@ pub mod config;
 pub mod forwarder;
 pub mod hostname;
 pub mod metadata;
+pub mod process;
 pub mod runtime;
 pub mod shutdown;
 pub mod status;

@@ -16,6 +16,7 @@ use crate::checks::{self, CheckContext};
 use crate::config::{Environment, LoadedConfig};
 use crate::forwarder::{ApiKeyStatus, Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
 use crate::hostname::HostIdentity;
+use crate::process::{HostPaths, ProcessRunner, ProcessStatus};
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::status::server::{BindError, StatusServer};
 use crate::status::{StatusBlock, StatusProvider, StatusSection, format_time, human_bytes, human_duration};
@@ -26,7 +27,7 @@ pub struct AgentOptions {
     pub loaded: LoadedConfig,
     /// The resolved hostname and host tags.
     pub identity: HostIdentity,
-    /// The environment the configuration was read from (for `HOST_PROC`).
+    /// The environment the configuration was read from (for `HOST_PROC`, `HOST_ETC`).
     pub env: Environment,
     /// Where the agent keeps state (`run_path`, else the data directory).
     pub run_path: PathBuf,
@@ -100,6 +101,16 @@ impl RunningAgent {
             handle.clone(),
         );
 
+        let process_runner = config.process_config.process_collection_enabled().then(|| {
+            ProcessRunner::new(
+                config,
+                HostPaths::from_env(&options.env),
+                &options.identity.hostname,
+                &options.identity.host_tags,
+                handle.clone(),
+            )
+        });
+
         let providers: Vec<Box<dyn StatusProvider>> = vec![
             Box::new(AgentInfoStatus {
                 identity: options.identity.clone(),
@@ -109,6 +120,9 @@ impl RunningAgent {
                 started: (Instant::now(), SystemTime::now()),
             }),
             Box::new(CollectorStatus(runner.stats())),
+            Box::new(ProcessStatus {
+                stats: process_runner.as_ref().map(ProcessRunner::stats),
+            }),
             Box::new(ForwarderStatus(handle.clone())),
         ];
         let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers).await?;
@@ -118,6 +132,9 @@ impl RunningAgent {
         let (forwarder_stop, forwarder_signal) = shutdown::channel();
         let (local_api_stop, local_api_signal) = shutdown::channel();
         let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
+        if let Some(process_runner) = process_runner {
+            sources.push(tokio::spawn(process_runner.run(sources_signal.clone())));
+        }
         if config.enable_metadata_collection {
             sources.push(tokio::spawn(crate::metadata::run_metadata_sender(
                 options.identity.clone(),
@@ -269,7 +286,8 @@ impl StatusProvider for ForwarderStatus {
                     .sub_line("RejectedByServer", counts.dropped_rejected)
                     .sub_line("DiskBufferFull", counts.dropped_disk_full)
                     .sub_line("MemoryQueueFull", counts.dropped_memory_full)
-                    .sub_line("UnreadableOnDisk", counts.dropped_corrupt);
+                    .sub_line("UnreadableOnDisk", counts.dropped_corrupt)
+                    .sub_line("LiveNotDelivered", counts.dropped_live);
             }
             let mut blocks = vec![transactions];
             let breakdowns = [

@@ -93,12 +93,14 @@ enum AgentAction {
     /// Run the agent (the same as `dogwatch agent`).
     Run,
     /// Run one check once and print what it collected, without sending anything.
+    /// `dogwatch agent check process` collects live processes twice, a second apart, and
+    /// prints what the agent would send.
     Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// The check to run; `dogwatch agent check --list` lists them.
+    /// The check to run (`uptime`, `process`); `dogwatch agent check --list` lists them.
     #[arg(required_unless_present = "list")]
     name: Option<String>,
     /// List the available checks.

@@ -6,6 +6,9 @@ pub const SERIES_V1: &str = "/api/v1/series";
 pub const CHECK_RUN_V1: &str = "/api/v1/check_run";
 /// Host metadata, as Datadog agents post it to `/intake/`.
 pub const HOST_METADATA: &str = "/intake/";
+/// Live process payloads (Datadog's process intake path); the answer says whether anyone is
+/// watching.
+pub const PROCESS_COLLECTOR: &str = "/api/v1/collector";
 /// API key validation, answered as Datadog's `GET /api/v1/validate`.
 pub const VALIDATE: &str = "/api/v1/validate";
 

@@ -1,16 +1,19 @@
 //! Types shared by the dogwatch agent and server.
 //!
 //! This crate owns the wire shapes that cross from an agent to a server — Datadog's intake
-//! payloads (`/api/v1/series`, `/api/v1/check_run`, `/intake/` host metadata) — and the
+//! payloads (`/api/v1/series`, `/api/v1/check_run`, `/intake/` host metadata), live process
+//! payloads (`/api/v1/collector`) — and the
 //! names of the intake endpoints and headers. It holds data and its validation only: it must
 //! not depend on tokio, HTTP, storage, or anything that reads the host.
 
 pub mod endpoints;
 pub mod metadata;
+pub mod process;
 pub mod series;
 pub mod service_check;
 
 pub use metadata::HostMetadata;
+pub use process::{CollectorAnswer, CollectorStatus, HostInfo, ProcessPayload, ProcessRecord};
 pub use series::{MetricKind, Series, SeriesPayload};
 pub use service_check::{CheckRun, CheckStatus};
 

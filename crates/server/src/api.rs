@@ -3,14 +3,16 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use dogwatch_store::HostRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::keys::now_ms;
+use crate::live::LiveHostSummary;
 
 /// A host whose agent has sent nothing for this long is shown as stale: its agent sends a
 /// heartbeat (`datadog.agent.up`) every 15 s, so this is several missed beats.
@@ -24,11 +26,15 @@ pub struct HostView {
     pub record: HostRecord,
     /// Whether its agent has stopped reporting.
     pub stale: bool,
+    /// Its latest live process snapshot, summed up; absent until its agent sends processes.
+    pub processes: Option<LiveHostSummary>,
 }
 
 /// The `/api/ui/` routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/ui/hosts", get(hosts))
+    Router::new()
+        .route("/api/ui/hosts", get(hosts))
+        .route("/api/ui/processes/watch", post(watch))
 }
 
 /// Every known host with its staleness.
@@ -39,10 +45,17 @@ pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError
         .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
         .map_err(|e| ApiError::internal(format!("cannot read hosts: {e}")))?;
     let now = now_ms();
+    let mut live: std::collections::HashMap<String, LiveHostSummary> = state
+        .live
+        .summaries(now)
+        .into_iter()
+        .map(|s| (s.hostname.clone(), s))
+        .collect();
     Ok(records
         .into_iter()
         .map(|record| HostView {
             stale: now - record.last_seen_ms > STALE_AFTER_MS,
+            processes: live.remove(&record.hostname),
             record,
         })
         .collect())
@@ -51,4 +64,26 @@ pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError
 /// `GET /api/ui/hosts`: `{"hosts": [...]}`.
 async fn hosts(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(serde_json::json!({ "hosts": host_views(&state).await? })))
+}
+
+/// The body of `POST /api/ui/processes/watch`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchRequest {
+    /// The hosts to watch; absent means every host.
+    pub hosts: Option<Vec<String>>,
+}
+
+/// `POST /api/ui/processes/watch`: someone is looking at live processes, so the agents of
+/// these hosts (or of all hosts) switch to real-time collection for the next 30 minutes.
+/// The UI repeats it while its page is open. An empty body watches every host.
+async fn watch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let request: WatchRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        WatchRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid watch request: {e}")))?
+    };
+    let until = state.live.watch(request.hosts.as_deref(), std::time::Instant::now());
+    let lease_ms = until.saturating_duration_since(std::time::Instant::now()).as_millis() as i64;
+    Ok(Json(serde_json::json!({ "watching_until_ms": now_ms() + lease_ms })))
 }

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use dogwatch_model::{CheckRun, HostMetadata, SeriesPayload, endpoints};
+use dogwatch_model::{CheckRun, CollectorAnswer, HostMetadata, ProcessPayload, SeriesPayload, endpoints};
 use dogwatch_store::{Applied, IntakeBatch, Records};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -38,6 +38,7 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(endpoints::SERIES_V1, post(series))
         .route(endpoints::CHECK_RUN_V1, post(check_run))
         .route(endpoints::HOST_METADATA, post(host_metadata))
+        .route(endpoints::PROCESS_COLLECTOR, post(process_collector))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(limit))
@@ -131,6 +132,25 @@ async fn host_metadata(
         return Err(ApiError::bad_request("host metadata has an empty internalHostname"));
     }
     store(&state, &headers, Records::HostMetadata(meta)).await
+}
+
+/// `POST /api/v1/collector`: one chunk of a host's process run, kept in the live state
+/// (not the store: it is replaced every few seconds). The answer says whether anyone is
+/// watching that host, which switches its agent to real-time collection.
+async fn process_collector(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CollectorAnswer>, ApiError> {
+    let payload: ProcessPayload = parse(&body_bytes(body)?, "process")?;
+    payload
+        .validate()
+        .map_err(|e| ApiError::bad_request(format!("invalid process payload: {e}")))?;
+    let hostname = payload.host.hostname.clone();
+    state.live.apply(payload, now_ms());
+    Ok(Json(CollectorAnswer {
+        collector: state.live.collector_status(&hostname, std::time::Instant::now()),
+    }))
 }
 
 /// The body, or the reason it could not be read: 413 past the limit (compressed or not),

@@ -1,8 +1,9 @@
 //! The dogwatch server.
 //!
 //! This crate owns the HTTP side of a dogwatch deployment: API keys ([`keys`]), the
-//! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), the query API
-//! ([`api`]) and the pages a browser gets ([`pages`]). It keeps data through the
+//! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), the live
+//! process state ([`live`]), the query API ([`api`]) and the pages a browser gets
+//! ([`pages`]). It keeps data through the
 //! `dogwatch-store` trait and must never read the host it runs on (no /proc): everything
 //! it knows arrives from agents.
 
@@ -10,6 +11,7 @@ pub mod api;
 pub mod error;
 pub mod intake;
 pub mod keys;
+pub mod live;
 pub mod pages;
 
 use std::net::SocketAddr;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub keys: RwLock<Vec<String>>,
     /// Settings.
     pub settings: ServerSettings,
+    /// Every host's latest process snapshot, and who is watching.
+    pub live: live::LiveProcesses,
 }
 
 impl AppState {
@@ -100,6 +104,7 @@ impl Server {
             store,
             keys: RwLock::new(keys),
             settings,
+            live: live::LiveProcesses::default(),
         });
         Ok(Server { listener, state })
     }

@@ -25,26 +25,37 @@ async fn home(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiErr
     let mut rows = String::new();
     for h in &hosts {
         let r = &h.record;
+        let processes = match &h.processes {
+            Some(p) => format!(
+                "{}{} · {:.0}% CPU · {} RSS",
+                p.processes,
+                if p.stale { " (stale)" } else { "" },
+                p.cpu_total_pct,
+                human_bytes(p.rss_total)
+            ),
+            None => "—".to_string(),
+        };
         let _ = write!(
             rows,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}s ago{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}s ago{}</td><td>{}</td><td>{}</td></tr>",
             if h.stale { "stale" } else { "" },
             escape(&r.hostname),
             escape(&r.agent_version),
             escape(&r.os),
             (now - r.last_seen_ms).max(0) / 1000,
             if h.stale { " (stale)" } else { "" },
+            escape(&processes),
             escape(&r.tags.join(", ")),
         );
     }
     if hosts.is_empty() {
-        rows.push_str("<tr><td colspan=\"5\">No agent has reported yet. Start one with <code>dogwatch agent</code>, or use <code>dogwatch up</code>.</td></tr>");
+        rows.push_str("<tr><td colspan=\"6\">No agent has reported yet. Start one with <code>dogwatch agent</code>, or use <code>dogwatch up</code>.</td></tr>");
     }
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>dogwatch</title><style>\
          body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}\
          td,th{{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}}tr.stale{{color:#a00}}</style></head>\
-         <body><h1>dogwatch {}</h1><h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Tags</th></tr>{rows}</table>\
+         <body><h1>dogwatch {}</h1><h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Processes</th><th>Tags</th></tr>{rows}</table>\
          <p>API: <code>GET /api/ui/hosts</code>, <code>GET /api/v1/validate</code></p></body></html>",
         dogwatch_model::VERSION,
         hosts.len()
@@ -56,4 +67,20 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// Bytes in binary units, e.g. `1.5 GiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use bytes::Bytes;
 use dogwatch_model::endpoints;
 use serde::Serialize;
 use thiserror::Error;
@@ -97,6 +98,24 @@ pub enum ForwarderError {
     /// The HTTP client could not be built.
     #[error("cannot build the forwarder's HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+}
+
+/// Why a live payload was not delivered.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum LiveSendError {
+    /// The server answered with an error status.
+    #[error("the server answered {0}{hint}", hint = status_hint(*.0))]
+    Status(u16),
+    /// The server could not be reached, or the answer could not be read.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+}
+
+fn status_hint(code: u16) -> String {
+    match code {
+        400 | 403 | 404 | 413 => format!(" ({})", rejection_hint(code)),
+        _ => String::new(),
+    }
 }
 
 /// What the server said about the API key.
@@ -303,18 +322,21 @@ impl Forwarder {
 }
 
 impl Shared {
-    async fn send(&self, payload: &Payload) -> Outcome {
+    /// The intake request for `payload`.
+    fn request(&self, payload: &Payload) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.settings.server_url, payload.endpoint);
-        let request = self
-            .client
+        self.client
             .post(url)
             .header(endpoints::API_KEY_HEADER, &self.settings.api_key)
             .header(endpoints::AGENT_VERSION_HEADER, dogwatch_model::VERSION)
             .header(endpoints::PAYLOAD_ID_HEADER, &payload.id)
             .header(reqwest::header::CONTENT_TYPE, &payload.content_type)
             .header(reqwest::header::CONTENT_ENCODING, &payload.content_encoding)
-            .body(payload.body.clone());
-        match request.send().await {
+            .body(payload.body.clone())
+    }
+
+    async fn send(&self, payload: &Payload) -> Outcome {
+        match self.request(payload).send().await {
             Ok(response) => {
                 let code = response.status().as_u16();
                 // Datadog's forwarder drops exactly these codes and retries every other failure.
@@ -369,6 +391,46 @@ impl ForwarderHandle {
     /// Serializes `value` as JSON, compresses it and queues it for `endpoint`.
     pub fn submit_json<T: Serialize>(&self, endpoint: &str, value: &T) {
         self.submit(Payload::json(endpoint, value, self.0.settings.compressor));
+    }
+
+    /// Sends a live payload now, beside the queue, and returns the server's answer body.
+    ///
+    /// Live payloads (process snapshots) describe the host as it is now: one that cannot be
+    /// delivered is counted and dropped, never buffered or retried, because the next
+    /// collection run replaces it. They use the same client, API key, headers and counters
+    /// as queued payloads.
+    pub async fn send_live(&self, payload: Payload) -> Result<Bytes, LiveSendError> {
+        let shared = &self.0;
+        shared.stats.submitted();
+        let response = match shared.request(&payload).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                shared
+                    .stats
+                    .live_transport_error(if e.is_timeout() { "timeout" } else { "connection" });
+                return Err(LiveSendError::Transport(error_chain(&e)));
+            }
+        };
+        let code = response.status().as_u16();
+        if !response.status().is_success() {
+            shared.stats.live_http_error(code);
+            return Err(LiveSendError::Status(code));
+        }
+        match response.bytes().await {
+            Ok(body) => {
+                shared.stats.success(&payload.endpoint);
+                Ok(body)
+            }
+            Err(e) => {
+                shared.stats.live_transport_error("response");
+                Err(LiveSendError::Transport(error_chain(&e)))
+            }
+        }
+    }
+
+    /// The compressor this forwarder's payloads use (`serializer_compressor_kind`).
+    pub fn compressor(&self) -> CompressorKind {
+        self.0.settings.compressor
     }
 
     /// The counters since start.

@@ -17,6 +17,7 @@ pub struct ForwarderStats {
     dropped_memory_full: AtomicU64,
     dropped_corrupt: AtomicU64,
     disk_errors: AtomicU64,
+    dropped_live: AtomicU64,
     by_endpoint: Mutex<BTreeMap<String, u64>>,
     http_errors: Mutex<BTreeMap<u16, u64>>,
     transport_errors: Mutex<BTreeMap<String, u64>>,
@@ -42,6 +43,9 @@ pub struct ForwarderCounts {
     /// Disk buffer reads, writes or deletes that failed (the payloads stayed in memory
     /// unless counted as dropped).
     pub disk_errors: u64,
+    /// Live payloads (process snapshots) that could not be delivered. They are not
+    /// retried: the next collection run replaces them.
+    pub dropped_live: u64,
     /// Successes per intake endpoint.
     pub success_by_endpoint: BTreeMap<String, u64>,
     /// Failed responses per HTTP status code.
@@ -53,7 +57,11 @@ pub struct ForwarderCounts {
 impl ForwarderCounts {
     /// Every payload given up for any reason.
     pub fn dropped(&self) -> u64 {
-        self.dropped_rejected + self.dropped_disk_full + self.dropped_memory_full + self.dropped_corrupt
+        self.dropped_rejected
+            + self.dropped_disk_full
+            + self.dropped_memory_full
+            + self.dropped_corrupt
+            + self.dropped_live
     }
 }
 
@@ -85,6 +93,18 @@ impl ForwarderStats {
         self.retried.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A live payload that got an error status; it is dropped, not retried.
+    pub(crate) fn live_http_error(&self, code: u16) {
+        bump(&self.http_errors, code);
+        self.dropped_live.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A live payload that got no answer; it is dropped, not retried.
+    pub(crate) fn live_transport_error(&self, kind: &str) {
+        bump(&self.transport_errors, kind.to_string());
+        self.dropped_live.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn lost(&self, losses: &super::queue::Losses) {
         self.dropped_disk_full.fetch_add(losses.disk_full, Ordering::Relaxed);
         self.dropped_memory_full
@@ -106,6 +126,7 @@ impl ForwarderStats {
             dropped_memory_full: get(&self.dropped_memory_full),
             dropped_corrupt: get(&self.dropped_corrupt),
             disk_errors: get(&self.disk_errors),
+            dropped_live: get(&self.dropped_live),
             success_by_endpoint: self.by_endpoint.lock().expect("stats lock").clone(),
             http_errors: self.http_errors.lock().expect("stats lock").clone(),
             transport_errors: self.transport_errors.lock().expect("stats lock").clone(),

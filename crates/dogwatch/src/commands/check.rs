@@ -15,12 +15,19 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
         for name in checks::CHECK_NAMES {
             println!("{name}");
         }
+        println!("process");
         return Ok(());
     }
     let name = args.name.unwrap_or_default();
+    if name == "process" {
+        let env = Environment::from_process();
+        let loaded = support::load_config(&config, &env)?;
+        let identity = hostname::resolve(&loaded.config, &env)?;
+        return super::process_check::run(&loaded.config, &identity, &env, args.json);
+    }
     let Some(mut check) = checks::build(&name) else {
         bail!(
-            "there is no check called {name:?}; available checks: {}",
+            "there is no check called {name:?}; available checks: {}, process",
             checks::CHECK_NAMES.join(", ")
         );
     };

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod api_key;
 pub mod check;
 pub mod config;
+pub mod process_check;
 pub mod server;
 pub mod status;
 pub mod up;
