@@ -35,7 +35,7 @@ pub enum CollectError {
         source: std::io::Error,
     },
     /// `/proc/stat` could not be read or had no CPU line.
-    #[error("cannot read the host's CPU time from {path}/stat")]
+    #[error("cannot read the host's CPU time from {path}/stat (set HOST_PROC if the host's /proc is mounted elsewhere)")]
     HostStat {
         /// The `/proc` directory.
         path: String,
@@ -369,10 +369,13 @@ impl ProcessCollector {
     }
 }
 
-/// The `command` tag: the executable's base name, else argv[0]'s.
+/// The `command` tag: the executable's base name. When the executable cannot be read (a
+/// process of another user), argv[0]'s first word, so a daemon that rewrote its title
+/// (`nginx: master process`, `postgres: checkpointer`) still gets its name.
 fn command_name(exe: &str, argv: &[String]) -> String {
     let path = if exe.is_empty() {
-        argv.first().and_then(|a| a.split(' ').next()).unwrap_or("")
+        let first = argv.first().and_then(|a| a.split(' ').next()).unwrap_or("");
+        first.strip_suffix(':').unwrap_or(first)
     } else {
         exe.strip_suffix(" (deleted)").unwrap_or(exe)
     };
@@ -434,6 +437,7 @@ mod tests {
         let argv = vec!["python3 -m http.server".to_string()];
         assert_eq!(command_name("/usr/bin/python3.11", &argv), "python3.11");
         assert_eq!(command_name("", &argv), "python3");
+        assert_eq!(command_name("", &["nginx: master process /usr/sbin/nginx".to_string()]), "nginx");
         assert_eq!(command_name("/opt/app/server (deleted)", &[]), "server");
         assert_eq!(command_name("", &[]), "");
     }

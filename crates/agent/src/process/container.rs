@@ -58,12 +58,10 @@ mod tests {
     }
 
     #[test]
-    fn ecs_task_ids_match_at_the_end() {
-        let text = "0::/ecs/8474ecb2b5d54ed5a6b4d3a1c5a4d6a1/34dc0b5e-626f-2c5c-4c51-70e34b10e765\n";
-        assert_eq!(
-            container_id(text).as_deref(),
-            Some("34dc0b5e-626f-2c5c-4c51-70e34b10e765")
-        );
+    fn uuid_like_ids_match_only_at_the_end() {
+        let text = "0::/ecs/8474ecb2b5d54ed5a6b4d3a1c5a4d6a1/34dc0b5e-626f-2c5c-4c51-70e3\n";
+        assert_eq!(container_id(text).as_deref(), Some("34dc0b5e-626f-2c5c-4c51-70e3"));
+        assert_eq!(container_id("0::/ecs/34dc0b5e-626f-2c5c-4c51-70e3.scope\n"), None);
     }
 
     #[test]
