@@ -100,7 +100,10 @@ fn collector(root: &Path) -> ProcessCollector {
 }
 
 fn by_pid(records: &[ProcessRecord], pid: i32) -> &ProcessRecord {
-    records.iter().find(|p| p.pid == pid).unwrap_or_else(|| panic!("pid {pid} not reported"))
+    records
+        .iter()
+        .find(|p| p.pid == pid)
+        .unwrap_or_else(|| panic!("pid {pid} not reported"))
 }
 
 #[test]
@@ -117,16 +120,31 @@ fn a_full_process_is_read_from_every_file() {
     let dir = r.join("proc/100");
     std::os::unix::fs::symlink("/usr/bin/app", dir.join("exe")).unwrap();
     std::os::unix::fs::symlink("/srv/app", dir.join("cwd")).unwrap();
-    fs::write(dir.join("io"), "rchar: 1\nwchar: 1\nsyscr: 100\nsyscw: 50\nread_bytes: 4096\nwrite_bytes: 8192\n").unwrap();
+    fs::write(
+        dir.join("io"),
+        "rchar: 1\nwchar: 1\nsyscr: 100\nsyscw: 50\nread_bytes: 4096\nwrite_bytes: 8192\n",
+    )
+    .unwrap();
     for fd in 0..4 {
         fs::write(dir.join("fd").join(fd.to_string()), "").unwrap();
     }
-    fs::write(dir.join("cgroup"), format!("0::/system.slice/docker-{CONTAINER}.scope\n")).unwrap();
-    fs::write(dir.join("environ"), "PATH=/bin\0DD_SERVICE=billing\0DD_ENV=prod\0DD_VERSION=1.2\0").unwrap();
+    fs::write(
+        dir.join("cgroup"),
+        format!("0::/system.slice/docker-{CONTAINER}.scope\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("environ"),
+        "PATH=/bin\0DD_SERVICE=billing\0DD_ENV=prod\0DD_VERSION=1.2\0",
+    )
+    .unwrap();
 
     let mut c = collector(r);
     let first = c.collect().unwrap();
-    assert!(first.first_run && first.processes.is_empty(), "the first run only primes");
+    assert!(
+        first.first_run && first.processes.is_empty(),
+        "the first run only primes"
+    );
 
     // One second of host time later (2 CPUs, 100 ticks/s each = 200 ticks), the process
     // used 150 user + 50 system ticks.
@@ -139,7 +157,11 @@ fn a_full_process_is_read_from_every_file() {
             ..app
         },
     );
-    fs::write(dir.join("io"), "syscr: 300\nsyscw: 50\nread_bytes: 4096\nwrite_bytes: 16384\n").unwrap();
+    fs::write(
+        dir.join("io"),
+        "syscr: 300\nsyscw: 50\nread_bytes: 4096\nwrite_bytes: 16384\n",
+    )
+    .unwrap();
     let second = c.collect().unwrap();
     let p = by_pid(&second.processes, 100);
     assert_eq!((p.ppid, p.pgroup), (1, 100));
@@ -224,7 +246,11 @@ fn odd_names_zombies_kernel_threads_and_unreadable_files() {
         p.sort();
         p
     };
-    assert_eq!(pids, vec![200, 201], "kernel thread, blacklisted and vanished pids are not reported");
+    assert_eq!(
+        pids,
+        vec![200, 201],
+        "kernel thread, blacklisted and vanished pids are not reported"
+    );
     assert_eq!(run.blacklisted, 1);
     assert_eq!(run.tracked, 3, "the kernel thread is not tracked");
 
@@ -233,7 +259,12 @@ fn odd_names_zombies_kernel_threads_and_unreadable_files() {
     assert_eq!(p.cmdline, vec!["./my prog", "--x"]);
     assert_eq!(p.open_fds, -1, "an unreadable fd directory is -1, not 0");
     assert_eq!(
-        (p.io_read_ops_rate, p.io_write_ops_rate, p.io_read_bytes_rate, p.io_write_bytes_rate),
+        (
+            p.io_read_ops_rate,
+            p.io_write_ops_rate,
+            p.io_read_bytes_rate,
+            p.io_write_bytes_rate
+        ),
         (-1.0, -1.0, -1.0, -1.0)
     );
     assert_eq!((p.exe.as_str(), p.cwd.as_str()), ("", ""));
@@ -243,8 +274,8 @@ fn odd_names_zombies_kernel_threads_and_unreadable_files() {
     let z = by_pid(&run.processes, 201);
     assert_eq!(z.state, "Z");
     assert!(z.cmdline.is_empty());
-    assert_eq!(z.rss, 256 * rustix_page_size(), "no VmRSS line: stat's rss pages are used");
-    assert_eq!(z.threads, 1);
+    assert_eq!(z.rss, 256 * rustix_page_size(), "memory comes from stat's rss pages");
+    assert_eq!(z.threads, 3, "threads come from stat");
 }
 
 #[test]
@@ -252,8 +283,20 @@ fn new_and_reused_pids_wait_one_run_and_exited_ones_are_forgotten() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     write_host(r, 1000);
-    write_proc(r, &Proc { pid: 10, ..Proc::default() });
-    write_proc(r, &Proc { pid: 11, ..Proc::default() });
+    write_proc(
+        r,
+        &Proc {
+            pid: 10,
+            ..Proc::default()
+        },
+    );
+    write_proc(
+        r,
+        &Proc {
+            pid: 11,
+            ..Proc::default()
+        },
+    );
     let mut c = collector(r);
     c.collect().unwrap();
 
@@ -267,7 +310,13 @@ fn new_and_reused_pids_wait_one_run_and_exited_ones_are_forgotten() {
             ..Proc::default()
         },
     );
-    write_proc(r, &Proc { pid: 12, ..Proc::default() });
+    write_proc(
+        r,
+        &Proc {
+            pid: 12,
+            ..Proc::default()
+        },
+    );
     let run = c.collect().unwrap();
     assert_eq!(run.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![10]);
 
@@ -282,18 +331,66 @@ fn new_and_reused_pids_wait_one_run_and_exited_ones_are_forgotten() {
 }
 
 #[test]
+fn status_is_read_again_only_when_the_process_was_scheduled() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    write_host(r, 1000);
+    let app = Proc {
+        pid: 40,
+        ..Proc::default()
+    };
+    write_proc(r, &app);
+    let dir = r.join("proc/40");
+    fs::write(dir.join("schedstat"), "1000 0 7\n").unwrap();
+    let mut c = collector(r);
+    c.collect().unwrap();
+    let ctx = |c: &mut ProcessCollector| {
+        let run = c.collect().unwrap();
+        by_pid(&run.processes, 40).ctx_switches_voluntary
+    };
+    assert_eq!(ctx(&mut c), 11);
+    // The kernel would not change the counters without scheduling the process; the fixture
+    // does, to show that status is not read while schedstat's count stays the same...
+    let moved = Proc {
+        status_extra: "voluntary_ctxt_switches:\t99\n",
+        ..app
+    };
+    write_proc(r, &moved);
+    assert_eq!(ctx(&mut c), 11);
+    // ...and is read once it moves.
+    fs::write(dir.join("schedstat"), "2000 0 9\n").unwrap();
+    assert_eq!(ctx(&mut c), 99);
+}
+
+#[test]
 fn cgroup_v1_files_give_the_container_of_the_memory_controller() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     write_host(r, 1000);
-    write_proc(r, &Proc { pid: 30, ..Proc::default() });
+    write_proc(
+        r,
+        &Proc {
+            pid: 30,
+            ..Proc::default()
+        },
+    );
     fs::write(
         r.join("proc/30/cgroup"),
         format!("12:cpuset:/\n11:memory:/docker/{CONTAINER}\n1:name=systemd:/docker/{CONTAINER}\n"),
     )
     .unwrap();
-    write_proc(r, &Proc { pid: 31, ..Proc::default() });
-    fs::write(r.join("proc/31/cgroup"), "11:memory:/user.slice\n0::/user.slice/session-2.scope\n").unwrap();
+    write_proc(
+        r,
+        &Proc {
+            pid: 31,
+            ..Proc::default()
+        },
+    );
+    fs::write(
+        r.join("proc/31/cgroup"),
+        "11:memory:/user.slice\n0::/user.slice/session-2.scope\n",
+    )
+    .unwrap();
     let mut c = collector(r);
     c.collect().unwrap();
     let run = c.collect().unwrap();

@@ -38,7 +38,13 @@ fn own_user_name() -> String {
 fn a_busy_child_is_reported_with_its_parent_user_cwd_scrubbed_argv_and_cpu() {
     let cwd = tempfile::tempdir().unwrap();
     let child = Command::new("sh")
-        .args(["-c", "while :; do :; done", "busyloop", "--password=hunter2", "--port=8080"])
+        .args([
+            "-c",
+            "while :; do :; done",
+            "busyloop",
+            "--password=hunter2",
+            "--port=8080",
+        ])
         .current_dir(cwd.path())
         .spawn()
         .expect("sh runs");
@@ -48,7 +54,9 @@ fn a_busy_child_is_reported_with_its_parent_user_cwd_scrubbed_argv_and_cpu() {
     let (scrubber, _) = Scrubber::new(true, false, &[]);
     let (blacklist, _) = Blacklist::new(&[]);
     let mut collector = ProcessCollector::new(CollectorSettings {
-        paths: HostPaths::from_env(&dogwatch_agent::config::Environment::from_pairs(Vec::<(String, String)>::new())),
+        paths: HostPaths::from_env(&dogwatch_agent::config::Environment::from_pairs(
+            Vec::<(String, String)>::new(),
+        )),
         host_tags: vec!["suite:real".into()],
         scrubber,
         blacklist,
@@ -65,7 +73,11 @@ fn a_busy_child_is_reported_with_its_parent_user_cwd_scrubbed_argv_and_cpu() {
     assert_eq!(p.ppid, std::process::id() as i32);
     assert_eq!(p.user, own_user_name());
     assert_eq!(std::path::Path::new(&p.cwd), cwd.path().canonicalize().unwrap());
-    assert!(p.exe.ends_with("sh") || p.exe.ends_with("dash") || p.exe.ends_with("bash"), "{}", p.exe);
+    assert!(
+        p.exe.ends_with("sh") || p.exe.ends_with("dash") || p.exe.ends_with("bash"),
+        "{}",
+        p.exe
+    );
     let joined = p.cmdline.join(" ");
     assert!(joined.contains("--password=********"), "{joined}");
     assert!(!joined.contains("hunter2"), "{joined}");

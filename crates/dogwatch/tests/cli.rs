@@ -36,11 +36,17 @@ fn stderr(output: &Output) -> String {
 
 /// A plain HTTP/1.1 GET; returns the status line's code and the body.
 fn http_get(port: u16, path: &str, api_key: &str) -> (u16, String) {
+    http(port, "GET", path, api_key, "")
+}
+
+/// A plain HTTP/1.1 request; returns the status line's code and the body.
+fn http(port: u16, method: &str, path: &str, api_key: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut response = String::new();
@@ -63,10 +69,15 @@ struct Up {
 
 impl Up {
     fn start(data_dir: &Path) -> Up {
+        Up::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Up {
         let (port, cmd_port) = (free_port(), free_port());
         let mut child = dogwatch()
             .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
+            .envs(env.iter().copied())
             .env("DD_CMD_PORT", cmd_port.to_string())
             .env("DD_HOSTNAME", "e2e-host")
             .env("DD_TAGS", "team:e2e,role:test")
@@ -114,6 +125,12 @@ impl Up {
 
     /// Sends SIGTERM and waits (at most 15 s) for a clean exit; returns how long it took.
     fn terminate(mut self) -> Duration {
+        let took = self.terminate_child();
+        std::mem::forget(self);
+        took
+    }
+
+    fn terminate_child(&mut self) -> Duration {
         let started = Instant::now();
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -128,6 +145,14 @@ impl Up {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Drop for Up {
+    /// A test that fails midway still stops its server.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -197,6 +222,152 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
         .output()
         .unwrap();
     assert!(stdout(&listed).starts_with(&key), "{}", stdout(&listed));
+}
+
+/// Asks `dogwatch status` until its report contains every one of `needles` (at most 30 s).
+fn wait_for_status(up: &Up, needles: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let output = up.status();
+        let text = stdout(&output);
+        if output.status.success() && needles.iter().all(|n| text.contains(n)) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never showed {needles:?}:\n{text}{}",
+            stderr(&output)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn live_processes_reach_the_server_and_a_watcher_switches_the_agent_to_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    // A process the test knows: its argv carries a secret that must not leave the host.
+    let mut child = Command::new("sh")
+        .args(["-c", "while :; do sleep 1; done", "e2e-marker", "--password=topsecret"])
+        .current_dir(cwd.path())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let up = Up::start_with(
+        dir.path(),
+        &[
+            ("DD_PROCESS_CONFIG_INTERVALS_PROCESS", "3"),
+            ("DD_PROCESS_CONFIG_INTERVALS_PROCESS_REALTIME", "1"),
+        ],
+    );
+    up.line_starting("Agent status:");
+
+    let report = wait_for_status(&up, &["Processes collected", "Payloads sent"]);
+    assert!(report.contains("Real-time: off"), "{report}");
+    assert!(report.contains("Interval: 3s"), "{report}");
+
+    // The server holds the host's latest run, with the child in it, scrubbed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let snapshot: serde_json::Value = loop {
+        let (code, body) = http_get(up.port, "/api/ui/processes/snapshot?host=e2e-host", "");
+        if code == 200 {
+            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if value["processes"].as_array().unwrap().iter().any(|p| p["pid"] == pid) {
+                break value;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child never reached the server: {code} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let record = snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .unwrap();
+    let cmdline = record["cmdline"].to_string();
+    assert!(
+        cmdline.contains("--password=********") && !cmdline.contains("topsecret"),
+        "{cmdline}"
+    );
+    assert_eq!(record["ppid"], std::process::id());
+    assert_eq!(
+        record["cwd"].as_str().map(std::path::PathBuf::from),
+        Some(cwd.path().canonicalize().unwrap())
+    );
+    assert!(record["tags"].to_string().contains("team:e2e"), "{record}");
+    assert_eq!(snapshot["host"]["hostname"], "e2e-host");
+    assert!(snapshot["host"]["cpu_count"].as_u64().unwrap() >= 1);
+    assert_eq!(snapshot["realtime"], false);
+    let (_, hosts) = http_get(up.port, "/api/ui/hosts", "");
+    let hosts: serde_json::Value = serde_json::from_str(&hosts).unwrap();
+    let summary = &hosts["hosts"][0]["processes"];
+    assert_eq!(summary["hostname"], "e2e-host", "{hosts}");
+    assert!(summary["processes"].as_u64().unwrap() >= 2, "{hosts}");
+    assert_eq!(summary["stale"], false, "{hosts}");
+
+    // Someone watches: the next answer switches the agent to the server's 2 s interval.
+    let (code, body) = http(
+        up.port,
+        "POST",
+        "/api/ui/processes/watch",
+        "",
+        r#"{"hosts":["e2e-host"]}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("watching_until_ms"), "{body}");
+    let report = wait_for_status(&up, &["Real-time: on", "Interval: 2s"]);
+    assert!(report.contains("someone is watching"), "{report}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = http_get(up.port, "/api/ui/processes/snapshot?host=e2e-host", "");
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if value["realtime"] == true && value["interval_s"] == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs never came in real time: {body}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (code, body) = http(up.port, "POST", "/api/ui/processes/watch", "", r#"{"hots":[]}"#);
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = http_get(up.port, "/api/ui/processes/snapshot?host=nowhere", "");
+    assert_eq!(code, 404, "{body}");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    up.terminate();
+}
+
+#[test]
+fn agent_check_process_prints_this_machine_s_processes() {
+    let output = dogwatch()
+        .args(["agent", "check", "process", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let payloads: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let processes: Vec<&serde_json::Value> = payloads
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["processes"].as_array().unwrap())
+        .collect();
+    let me = std::process::id();
+    assert!(
+        processes.iter().any(|p| p["pid"] == me),
+        "the test process itself is missing from {} processes",
+        processes.len()
+    );
+    let table = dogwatch().args(["agent", "check", "process"]).output().unwrap();
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = stdout(&table);
+    assert!(
+        text.contains("PID") && text.contains("COMMAND") && text.contains("processes"),
+        "{text}"
+    );
 }
 
 /// Reads `child`'s stderr until a line contains `needle` (at most 20 s).

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/ui/hosts", get(hosts))
         .route("/api/ui/processes/watch", post(watch))
+        .route("/api/ui/processes/snapshot", get(snapshot))
 }
 
 /// Every known host with its staleness.
@@ -86,4 +87,30 @@ async fn watch(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<s
     let until = state.live.watch(request.hosts.as_deref(), std::time::Instant::now());
     let lease_ms = until.saturating_duration_since(std::time::Instant::now()).as_millis() as i64;
     Ok(Json(serde_json::json!({ "watching_until_ms": now_ms() + lease_ms })))
+}
+
+/// The query of `GET /api/ui/processes/snapshot`.
+#[derive(Debug, Deserialize)]
+pub struct SnapshotQuery {
+    /// The host whose snapshot to return.
+    pub host: String,
+}
+
+/// `GET /api/ui/processes/snapshot?host=NAME`: the host's latest complete process run as
+/// its agent sent it (host description, run, and every process record); 404 if its agent
+/// has sent none.
+async fn snapshot(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<SnapshotQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let snapshot = state.live.snapshot(&query.host).ok_or_else(|| ApiError {
+        status: axum::http::StatusCode::NOT_FOUND,
+        message: format!(
+            "no process snapshot for host {:?}: its agent has not sent processes yet",
+            query.host
+        ),
+    })?;
+    let body = serde_json::to_vec(&*snapshot).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }

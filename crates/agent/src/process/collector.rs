@@ -17,8 +17,8 @@ use thiserror::Error;
 use super::blacklist::Blacklist;
 use super::container::container_id;
 use super::procfs::{
-    HostPaths, IoCounters, PF_KTHREAD, ProcReader, parse_cmdline, parse_host_stat, parse_io, parse_service_tags,
-    parse_stat, parse_status,
+    HostPaths, IoCounters, PF_KTHREAD, ProcReader, StatusFields, parse_cmdline, parse_host_stat, parse_io,
+    parse_schedstat_slices, parse_service_tags, parse_stat, parse_status,
 };
 use super::scrub::{CACHE_MAX_RUNS, ScrubCache, Scrubber};
 use super::users::UserNames;
@@ -35,7 +35,9 @@ pub enum CollectError {
         source: std::io::Error,
     },
     /// `/proc/stat` could not be read or had no CPU line.
-    #[error("cannot read the host's CPU time from {path}/stat (set HOST_PROC if the host's /proc is mounted elsewhere)")]
+    #[error(
+        "cannot read the host's CPU time from {path}/stat (set HOST_PROC if the host's /proc is mounted elsewhere)"
+    )]
     HostStat {
         /// The `/proc` directory.
         path: String,
@@ -70,6 +72,10 @@ pub struct CollectorSettings {
     pub blacklist: Blacklist,
 }
 
+/// A process that has not been scheduled since `status` was last read still has its `status`
+/// re-read after this many runs (one minute at the standard interval), for its swap.
+pub const STATUS_REFRESH_RUNS: u64 = 6;
+
 /// What is read once per (pid, start time).
 #[derive(Debug)]
 struct Statics {
@@ -100,6 +106,11 @@ struct Known {
     io: Option<IoCounters>,
     statics: Arc<Statics>,
     seen_in_run: u64,
+    /// The last `status` read, and the run it was read in.
+    status: StatusFields,
+    status_run: u64,
+    /// Times scheduled, from `schedstat`, when it could be read.
+    slices: Option<u64>,
 }
 
 /// Collects live processes; keep one for the agent's lifetime so runs can take deltas.
@@ -112,6 +123,7 @@ pub struct ProcessCollector {
     blacklist: Blacklist,
     host_tags: Vec<String>,
     clock_ticks: u64,
+    page_size: u64,
     known: HashMap<i32, Known>,
     previous: Option<(u64, Instant)>,
     runs: u64,
@@ -132,6 +144,7 @@ impl ProcessCollector {
             blacklist: settings.blacklist,
             host_tags,
             clock_ticks: rustix::param::clock_ticks_per_second().max(1),
+            page_size: rustix::param::page_size() as u64,
             known: HashMap::new(),
             previous: None,
             runs: 0,
@@ -181,14 +194,14 @@ impl ProcessCollector {
                 continue; // Gone since the listing.
             };
             let create_time_ms = ((stat.starttime / self.clock_ticks) as i64 + host.boot_time) * 1000;
-            let io = self.reader.read(Some(pid), "io").ok().map(parse_io);
             let previous = self.known.remove(&pid).filter(|k| k.create_time_ms == create_time_ms);
-            let Some(previous) = previous else {
+            let Some(mut known) = previous else {
                 // First sight: read what will not change, report from the next run.
-                let statics = self.read_statics(pid, create_time_ms, stat.flags);
-                if statics.visibility != Visibility::KernelThread {
-                    tracked += 1;
-                }
+                let (statics, status) = self.read_statics(pid, create_time_ms, stat.flags);
+                let reported = statics.visibility == Visibility::Reported;
+                tracked += usize::from(statics.visibility != Visibility::KernelThread);
+                let io = if reported { self.read_io(pid) } else { None };
+                let slices = if reported { self.read_slices(pid) } else { None };
                 self.known.insert(
                     pid,
                     Known {
@@ -198,41 +211,56 @@ impl ProcessCollector {
                         io,
                         statics: Arc::new(statics),
                         seen_in_run: run,
+                        status,
+                        status_run: run,
+                        slices,
                     },
                 );
                 continue;
             };
-            // Every CACHE_MAX_RUNS runs the static fields are read again, as the scrub cache
-            // is emptied: a process that exec'd, or changed directory, is seen within that.
-            let statics = if refresh_statics {
-                Arc::new(self.read_statics(pid, create_time_ms, stat.flags))
-            } else {
-                previous.statics.clone()
-            };
-            if statics.visibility != Visibility::Reported {
-                if statics.visibility == Visibility::Blacklisted {
+            known.seen_in_run = run;
+            if refresh_statics {
+                // Every CACHE_MAX_RUNS runs the static fields are read again, as the scrub
+                // cache is emptied: a process that exec'd or changed directory is seen then.
+                let (statics, status) = self.read_statics(pid, create_time_ms, stat.flags);
+                known.statics = Arc::new(statics);
+                known.status = status;
+                known.status_run = run;
+            }
+            match known.statics.visibility {
+                Visibility::Reported => {}
+                Visibility::KernelThread => {
+                    self.known.insert(pid, known);
+                    continue;
+                }
+                Visibility::Blacklisted => {
                     tracked += 1;
                     blacklisted += 1;
+                    self.known.insert(pid, known);
+                    continue;
                 }
-                self.known.insert(
-                    pid,
-                    Known {
-                        seen_in_run: run,
-                        ..previous
-                    },
-                );
-                continue;
             }
             tracked += 1;
-            let Ok(status) = self.reader.read(Some(pid), "status").map(parse_status) else {
-                continue;
-            };
+            let io = self.read_io(pid);
             let open_fds = self.reader.count_fds(pid).unwrap_or(-1);
+            // `status` (uid, swap, context switches) is the costliest file; it can only have
+            // moved if the process ran since the last read, except swap, which is re-read
+            // at least every STATUS_REFRESH_RUNS runs.
+            let slices = self.read_slices(pid);
+            let ran = slices.is_none() || slices != known.slices;
+            if known.status_run != run && (ran || run - known.status_run >= STATUS_REFRESH_RUNS) {
+                if let Ok(text) = self.reader.read(Some(pid), "status") {
+                    known.status = parse_status(text);
+                    known.status_run = run;
+                }
+            }
+            let statics = &known.statics;
+            let status = &known.status;
             let pct = |delta: u64| cpu_percent(delta as f64, host_delta, cpu_count);
-            let d_user = stat.utime.saturating_sub(previous.utime);
-            let d_system = stat.stime.saturating_sub(previous.stime);
+            let d_user = stat.utime.saturating_sub(known.utime);
+            let d_system = stat.stime.saturating_sub(known.stime);
             let rate = |now: Option<u64>, before: Option<u64>| io_rate(now, before, elapsed);
-            let (cur, prev) = (io, previous.io);
+            let (cur, prev) = (io, known.io);
             processes.push(ProcessRecord {
                 pid,
                 ppid: stat.ppid,
@@ -249,18 +277,10 @@ impl ProcessCollector {
                 cpu_user_pct: pct(d_user),
                 cpu_system_pct: pct(d_system),
                 cpu_total_pct: pct(d_user + d_system),
-                rss: if status.rss > 0 {
-                    status.rss
-                } else {
-                    stat.rss_pages * page_size()
-                },
-                vms: if status.vms > 0 { status.vms } else { stat.vsize },
+                rss: stat.rss_pages * self.page_size,
+                vms: stat.vsize,
                 swap: status.swap,
-                threads: if status.threads > 0 {
-                    status.threads
-                } else {
-                    stat.num_threads
-                },
+                threads: stat.num_threads,
                 open_fds,
                 io_read_ops_rate: rate(cur.map(|c| c.syscr), prev.map(|p| p.syscr)),
                 io_write_ops_rate: rate(cur.map(|c| c.syscw), prev.map(|p| p.syscw)),
@@ -272,17 +292,11 @@ impl ProcessCollector {
                 container_id: statics.container_id.clone(),
                 tags: statics.tags.clone(),
             });
-            self.known.insert(
-                pid,
-                Known {
-                    create_time_ms,
-                    utime: stat.utime,
-                    stime: stat.stime,
-                    io,
-                    statics,
-                    seen_in_run: run,
-                },
-            );
+            known.utime = stat.utime;
+            known.stime = stat.stime;
+            known.io = io;
+            known.slices = slices;
+            self.known.insert(pid, known);
         }
         // Processes that were not seen this run have exited.
         self.known.retain(|_, k| k.seen_in_run == run);
@@ -300,15 +314,15 @@ impl ProcessCollector {
         })
     }
 
-    /// Reads what does not change for this (pid, start time).
-    fn read_statics(&mut self, pid: i32, create_time_ms: i64, flags: u64) -> Statics {
+    /// Reads what does not change for this (pid, start time), and `status`.
+    fn read_statics(&mut self, pid: i32, create_time_ms: i64, flags: u64) -> (Statics, StatusFields) {
         let argv = self
             .reader
             .read(Some(pid), "cmdline")
             .map(parse_cmdline)
             .unwrap_or_default();
         if flags & PF_KTHREAD != 0 && argv.is_empty() {
-            return Statics {
+            let statics = Statics {
                 cmdline: Arc::from(Vec::new()),
                 exe: String::new(),
                 cwd: String::new(),
@@ -317,15 +331,16 @@ impl ProcessCollector {
                 tags: Vec::new(),
                 visibility: Visibility::KernelThread,
             };
+            return (statics, StatusFields::default());
         }
         let exe = self.reader.read_link(pid, "exe").unwrap_or_default();
         let cwd = self.reader.read_link(pid, "cwd").unwrap_or_default();
-        let uid = self
+        let status = self
             .reader
             .read(Some(pid), "status")
-            .map(|text| parse_status(text).uid)
-            .unwrap_or(0);
-        let user = self.users.name(uid);
+            .map(parse_status)
+            .unwrap_or_default();
+        let user = self.users.name(status.uid);
         let container_id = self
             .reader
             .read(Some(pid), "cgroup")
@@ -357,7 +372,7 @@ impl ProcessCollector {
         tags.extend(service_tags);
         tags.sort();
         tags.dedup();
-        Statics {
+        let statics = Statics {
             cmdline,
             exe,
             cwd,
@@ -365,7 +380,19 @@ impl ProcessCollector {
             container_id,
             tags,
             visibility,
-        }
+        };
+        (statics, status)
+    }
+
+    fn read_io(&mut self, pid: i32) -> Option<IoCounters> {
+        self.reader.read(Some(pid), "io").ok().map(parse_io)
+    }
+
+    fn read_slices(&mut self, pid: i32) -> Option<u64> {
+        self.reader
+            .read(Some(pid), "schedstat")
+            .ok()
+            .and_then(parse_schedstat_slices)
     }
 }
 
@@ -404,10 +431,6 @@ pub fn io_rate(now: Option<u64>, before: Option<u64>, elapsed_s: f64) -> f32 {
     }
 }
 
-fn page_size() -> u64 {
-    rustix::param::page_size() as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,7 +460,10 @@ mod tests {
         let argv = vec!["python3 -m http.server".to_string()];
         assert_eq!(command_name("/usr/bin/python3.11", &argv), "python3.11");
         assert_eq!(command_name("", &argv), "python3");
-        assert_eq!(command_name("", &["nginx: master process /usr/sbin/nginx".to_string()]), "nginx");
+        assert_eq!(
+            command_name("", &["nginx: master process /usr/sbin/nginx".to_string()]),
+            "nginx"
+        );
         assert_eq!(command_name("/opt/app/server (deleted)", &[]), "server");
         assert_eq!(command_name("", &[]), "");
     }

@@ -289,6 +289,16 @@ fn parse_int(field: &[u8]) -> Option<i64> {
     }
 }
 
+/// The first read size; `/proc/<pid>/status`, the largest file read every run, is ~1.5 KiB.
+const READ_CHUNK: usize = 4096;
+
+/// The number of times `pid` has been scheduled onto a CPU, the third field of
+/// `/proc/<pid>/schedstat`. Context switches and CPU time cannot move while it stays the same.
+pub fn parse_schedstat_slices(text: &[u8]) -> Option<u64> {
+    let field = text.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty()).nth(2)?;
+    parse_uint(field)
+}
+
 /// Reads files under one `/proc` with a reused buffer and path.
 #[derive(Debug)]
 pub struct ProcReader {
@@ -308,7 +318,7 @@ impl ProcReader {
         ProcReader {
             root: root.to_path_buf(),
             path: PathBuf::with_capacity(root.as_os_str().len() + 32),
-            buf: Vec::with_capacity(4096),
+            buf: vec![0; READ_CHUNK],
             fd_count_in_size,
         }
     }
@@ -344,11 +354,29 @@ impl ProcReader {
     }
 
     /// Reads `/proc/<pid>/<file>` (or `/proc/<file>` for `None`) into the shared buffer.
+    ///
+    /// Reads until end of file with plain `read` calls into the kept buffer: unlike
+    /// `read_to_end` this asks for no file size first (procfs sizes are 0 anyway), so a
+    /// file costs open, read, read, close.
     pub fn read(&mut self, pid: Option<i32>, file: &str) -> io::Result<&[u8]> {
         self.set_path(pid, file);
-        self.buf.clear();
-        File::open(&self.path)?.read_to_end(&mut self.buf)?;
-        Ok(&self.buf)
+        let mut handle = File::open(&self.path)?;
+        if self.buf.len() < READ_CHUNK {
+            self.buf.resize(READ_CHUNK, 0);
+        }
+        let mut len = 0;
+        loop {
+            if len == self.buf.len() {
+                self.buf.resize(len * 2, 0);
+            }
+            match handle.read(&mut self.buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&self.buf[..len])
     }
 
     /// The target of the symbolic link `/proc/<pid>/<file>` (`exe`, `cwd`).
@@ -420,6 +448,23 @@ mod tests {
             (status.voluntary_ctxt_switches, status.nonvoluntary_ctxt_switches),
             (150, 7)
         );
+    }
+
+    #[test]
+    fn schedstat_gives_the_timeslice_count() {
+        assert_eq!(parse_schedstat_slices(b"136615 89308 2\n"), Some(2));
+        assert_eq!(parse_schedstat_slices(b"1 2\n"), None);
+    }
+
+    #[test]
+    fn the_reader_grows_its_buffer_for_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("7")).unwrap();
+        let big = vec![b'x'; READ_CHUNK * 3 + 17];
+        std::fs::write(dir.path().join("7/environ"), &big).unwrap();
+        let mut reader = ProcReader::new(dir.path());
+        assert_eq!(reader.read(Some(7), "environ").unwrap(), &big[..]);
+        assert!(reader.read(Some(8), "environ").is_err());
     }
 
     #[test]
