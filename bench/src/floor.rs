@@ -14,6 +14,17 @@ use std::path::{Path, PathBuf};
 use dogwatch_agent::process::HostPaths;
 use dogwatch_agent::process::procfs::{PF_KTHREAD, parse_cmdline, parse_stat};
 
+/// How many of the files read only for scheduled processes a steady-state run read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SteadyReads {
+    /// `status` files.
+    pub status: usize,
+    /// `io` files.
+    pub io: usize,
+    /// fd counts.
+    pub fd: usize,
+}
+
 /// Reads the collector's files under one `/proc`, with a reused path and buffer.
 pub struct Floor {
     root: PathBuf,
@@ -59,28 +70,40 @@ impl Floor {
     }
 
     /// A steady-state run's files: `/proc/stat`, the `/proc` listing, the passwd file's mtime,
-    /// and per pid `stat` and `io`, plus `status` and the fd count (the size of `fd`) for all
-    /// but kernel threads.
-    pub fn steady(&mut self) -> io::Result<()> {
+    /// and per pid `stat`; for all but kernel threads also `schedstat`, and `io`, the fd count
+    /// (the size of `fd`) and `status` for as many processes as the collector's own run just
+    /// read each of them for (it skips them for processes that were not scheduled).
+    pub fn steady(&mut self, reads: SteadyReads) -> io::Result<()> {
         let _ = self.read(None, "stat");
         let pids = self.pids()?;
         let _ = std::fs::metadata(&self.passwd).and_then(|m| m.modified());
+        let mut left = reads;
         for pid in pids {
             let _ = self.read(Some(pid), "stat");
-            let _ = self.read(Some(pid), "io");
             if !self.kernel_threads.contains(&pid) {
-                let _ = self.read(Some(pid), "status");
-                self.set_path(Some(pid), "fd");
-                let _ = std::fs::metadata(&self.path).map(|m| m.size());
+                let _ = self.read(Some(pid), "schedstat");
+                if left.io > 0 {
+                    left.io -= 1;
+                    let _ = self.read(Some(pid), "io");
+                }
+                if left.fd > 0 {
+                    left.fd -= 1;
+                    self.set_path(Some(pid), "fd");
+                    let _ = std::fs::metadata(&self.path).map(|m| m.size());
+                }
+                if left.status > 0 {
+                    left.status -= 1;
+                    let _ = self.read(Some(pid), "status");
+                }
             }
         }
         Ok(())
     }
 
     /// A first run's files: the `stat` of `/proc/self/fd` a new collector makes, `/proc/stat`,
-    /// the `/proc` listing, the passwd file (mtime, then the whole file), and per pid `stat`,
-    /// `io` and `cmdline`, plus the `exe` and `cwd` links, `status`, `cgroup` and `environ` for
-    /// all but kernel threads.
+    /// the `/proc` listing, the passwd file (mtime, then the whole file), and per pid `stat`
+    /// and `cmdline`, plus the `exe` and `cwd` links, `status`, `cgroup`, `environ`, `io` and
+    /// `schedstat` for all but kernel threads.
     pub fn first_run(&mut self) -> io::Result<()> {
         let _ = std::fs::metadata(&self.self_fd).map(|m| m.size());
         let _ = self.read(None, "stat");
@@ -90,14 +113,13 @@ impl Floor {
         let _ = File::open(&self.passwd).and_then(|mut file| file.read_to_end(&mut self.buf));
         for pid in pids {
             let _ = self.read(Some(pid), "stat");
-            let _ = self.read(Some(pid), "io");
             let _ = self.read(Some(pid), "cmdline");
             if !self.kernel_threads.contains(&pid) {
                 for link in ["exe", "cwd"] {
                     self.set_path(Some(pid), link);
                     let _ = std::fs::read_link(&self.path);
                 }
-                for file in ["status", "cgroup", "environ"] {
+                for file in ["status", "cgroup", "environ", "io", "schedstat"] {
                     let _ = self.read(Some(pid), file);
                 }
             }
@@ -120,12 +142,27 @@ impl Floor {
         }
     }
 
-    /// Reads `/proc/<pid>/<file>` into the reused buffer.
+    /// Reads `/proc/<pid>/<file>` into the reused buffer with plain `read` calls until end of
+    /// file (open, read, read, close), as `ProcReader` does.
     fn read(&mut self, pid: Option<i32>, file: &str) -> io::Result<&[u8]> {
         self.set_path(pid, file);
-        self.buf.clear();
-        File::open(&self.path)?.read_to_end(&mut self.buf)?;
-        Ok(&self.buf)
+        let mut handle = File::open(&self.path)?;
+        if self.buf.len() < 4096 {
+            self.buf.resize(4096, 0);
+        }
+        let mut len = 0;
+        loop {
+            if len == self.buf.len() {
+                self.buf.resize(len * 2, 0);
+            }
+            match handle.read(&mut self.buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&self.buf[..len])
     }
 }
 

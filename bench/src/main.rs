@@ -28,7 +28,7 @@ use dogwatch_agent::process::{Blacklist, CollectorSettings, HostPaths, ProcessCo
 use dogwatch_model::ProcessRecord;
 
 use children::Children;
-use floor::Floor;
+use floor::{Floor, SteadyReads};
 
 /// The pause before each timed in-process call, so the steady-state collector sees time pass
 /// between runs as it does in the agent.
@@ -235,13 +235,24 @@ fn run(options: &Options) -> Result<()> {
     steady.collect()?;
     std::thread::sleep(PAUSE);
     steady.collect()?;
+    // The floor reads `status`, `io` and fd counts for as many processes as the collector's
+    // latest run did.
+    let reads = std::cell::Cell::new(SteadyReads::default());
     let samples = rounds(
         k,
         PAUSE,
         &mut [
             // The records are freed after the clock stops.
-            &mut || Ok(timed(|| steady.collect())?.1),
-            &mut || Ok(timed(|| floor.steady())?.1),
+            &mut || {
+                let (collection, used) = timed(|| steady.collect())?;
+                reads.set(SteadyReads {
+                    status: collection.status_reads,
+                    io: collection.io_reads,
+                    fd: collection.fd_reads,
+                });
+                Ok(used)
+            },
+            &mut || Ok(timed(|| floor.steady(reads.get()))?.1),
         ],
     )?;
     rows.push(row(

@@ -363,6 +363,62 @@ fn status_is_read_again_only_when_the_process_was_scheduled() {
 }
 
 #[test]
+fn io_and_fds_of_an_idle_single_threaded_process_are_not_read_again() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    write_host(r, 1000);
+    // One thread (stat field 20 is 3 in the fixture; use a status-independent stat line).
+    let dir = r.join("proc/50");
+    write_proc(
+        r,
+        &Proc {
+            pid: 50,
+            ..Proc::default()
+        },
+    );
+    let one_thread = |dir: &Path| {
+        let stat = fs::read_to_string(dir.join("stat"))
+            .unwrap()
+            .replace(" 20 0 3 0 ", " 20 0 1 0 ");
+        fs::write(dir.join("stat"), stat).unwrap();
+    };
+    one_thread(&dir);
+    fs::write(dir.join("schedstat"), "1000 0 7\n").unwrap();
+    fs::write(dir.join("io"), "syscr: 10\nsyscw: 10\nread_bytes: 0\nwrite_bytes: 0\n").unwrap();
+    let mut c = collector(r);
+    c.collect().unwrap();
+    let run = c.collect().unwrap();
+    assert_eq!(
+        (run.io_reads, run.fd_reads),
+        (0, 1),
+        "io was read on first sight; fds are counted once"
+    );
+    // Not scheduled: io and fds stay as they were, even if the files say otherwise.
+    fs::write(dir.join("io"), "syscr: 500\nsyscw: 10\nread_bytes: 0\nwrite_bytes: 0\n").unwrap();
+    fs::write(dir.join("fd/9"), "").unwrap();
+    let run = c.collect().unwrap();
+    assert_eq!((run.io_reads, run.fd_reads), (0, 0));
+    assert_eq!(by_pid(&run.processes, 50).io_read_ops_rate, 0.0);
+    // Scheduled: both are read.
+    fs::write(dir.join("schedstat"), "1500 0 8\n").unwrap();
+    let run = c.collect().unwrap();
+    assert_eq!((run.io_reads, run.fd_reads), (1, 1));
+    let p = by_pid(&run.processes, 50);
+    assert!(p.io_read_ops_rate > 0.0);
+    assert_eq!(p.open_fds, 1);
+    // With several threads, io and fds are read whether or not the main thread ran.
+    write_proc(
+        r,
+        &Proc {
+            pid: 50,
+            ..Proc::default()
+        },
+    );
+    let run = c.collect().unwrap();
+    assert_eq!((run.io_reads, run.fd_reads), (1, 1));
+}
+
+#[test]
 fn cgroup_v1_files_give_the_container_of_the_memory_controller() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();

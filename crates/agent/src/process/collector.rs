@@ -2,10 +2,11 @@
 //!
 //! What cannot change for a (pid, start time) — command line, executable, working
 //! directory, user, container, service tags — is read once, when the process is first
-//! seen. Every later run reads only what moves: `stat` (CPU, state, threads), `status`
-//! (memory, context switches), `io` and the fd count. CPU percent and IO rates are deltas
-//! against the previous run, so a process is reported from the second run that sees it;
-//! the first run only primes.
+//! seen. Every later run reads only what moves: `stat` (CPU, state, memory, threads) and
+//! `schedstat`; then `io`, the fd count and `status` (swap, context switches) only when the
+//! process was scheduled since the last run (the comments in [`ProcessCollector::collect`]
+//! say when exactly). CPU percent and IO rates are deltas against the previous run, so a
+//! process is reported from the second run that sees it; the first run only primes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,6 +54,12 @@ pub struct Collection {
     pub tracked: usize,
     /// Processes skipped by `process_config.blacklist_patterns`.
     pub blacklisted: usize,
+    /// Reported processes whose `status` was read this run (the rest had not been scheduled).
+    pub status_reads: usize,
+    /// Reported processes whose `io` was read this run.
+    pub io_reads: usize,
+    /// Reported processes whose fds were counted this run.
+    pub fd_reads: usize,
     /// How long the run took.
     pub duration: Duration,
     /// Whether this was the priming run (nothing reported).
@@ -111,6 +118,8 @@ struct Known {
     status_run: u64,
     /// Times scheduled, from `schedstat`, when it could be read.
     slices: Option<u64>,
+    /// The fd count of the last run that reported the process.
+    open_fds: Option<i32>,
 }
 
 /// Collects live processes; keep one for the agent's lifetime so runs can take deltas.
@@ -189,6 +198,9 @@ impl ProcessCollector {
         let mut processes = Vec::with_capacity(self.known.len());
         let mut tracked = 0;
         let mut blacklisted = 0;
+        let mut status_reads = 0;
+        let mut io_reads = 0;
+        let mut fd_reads = 0;
         for pid in pids {
             let Some(stat) = self.reader.read(Some(pid), "stat").ok().and_then(parse_stat) else {
                 continue; // Gone since the listing.
@@ -214,6 +226,7 @@ impl ProcessCollector {
                         status,
                         status_run: run,
                         slices,
+                        open_fds: None,
                     },
                 );
                 continue;
@@ -241,18 +254,36 @@ impl ProcessCollector {
                 }
             }
             tracked += 1;
-            let io = self.read_io(pid);
-            let open_fds = self.reader.count_fds(pid).unwrap_or(-1);
-            // `status` (uid, swap, context switches) is the costliest file; it can only have
-            // moved if the process ran since the last read, except swap, which is re-read
-            // at least every STATUS_REFRESH_RUNS runs.
+            // What moves only while a process runs is re-read only if it ran. `schedstat`
+            // counts the times the main thread was scheduled. `status`'s context switches
+            // are the main thread's too, so they follow it; `io` and the fd table belong to
+            // every thread, so they follow it only for single-threaded processes. Swap can
+            // move without the process running: `status` is re-read at least every
+            // STATUS_REFRESH_RUNS runs regardless.
             let slices = self.read_slices(pid);
             let ran = slices.is_none() || slices != known.slices;
-            if known.status_run != run && (ran || run - known.status_run >= STATUS_REFRESH_RUNS) {
-                if let Ok(text) = self.reader.read(Some(pid), "status") {
-                    known.status = parse_status(text);
-                    known.status_run = run;
+            let alone_idle = !ran && stat.num_threads <= 1;
+            let io = match known.io {
+                Some(io) if alone_idle => Some(io),
+                _ => {
+                    io_reads += 1;
+                    self.read_io(pid)
                 }
+            };
+            let open_fds = match known.open_fds {
+                Some(fds) if alone_idle => fds,
+                _ => {
+                    fd_reads += 1;
+                    self.reader.count_fds(pid).unwrap_or(-1)
+                }
+            };
+            if known.status_run != run
+                && (ran || run - known.status_run >= STATUS_REFRESH_RUNS)
+                && let Ok(text) = self.reader.read(Some(pid), "status")
+            {
+                known.status = parse_status(text);
+                known.status_run = run;
+                status_reads += 1;
             }
             let statics = &known.statics;
             let status = &known.status;
@@ -295,6 +326,7 @@ impl ProcessCollector {
             known.utime = stat.utime;
             known.stime = stat.stime;
             known.io = io;
+            known.open_fds = Some(open_fds);
             known.slices = slices;
             self.known.insert(pid, known);
         }
@@ -309,6 +341,9 @@ impl ProcessCollector {
             processes,
             tracked,
             blacklisted,
+            status_reads,
+            io_reads,
+            fd_reads,
             duration: started.elapsed(),
             first_run,
         })
