@@ -207,8 +207,21 @@ impl ProcessRunner {
         host_tags: &[String],
         forwarder: ForwarderHandle,
     ) -> ProcessRunner {
-        let (collector, host, warnings) = build_collector(config, paths, hostname, host_tags);
+        let (collector, host, mut warnings) = build_collector(config, paths, hostname, host_tags);
         let intervals = intervals(config);
+        if !intervals
+            .standard
+            .as_secs()
+            .is_multiple_of(intervals.realtime.as_secs())
+        {
+            let warning = format!(
+                "process_config.intervals.process ({} s) is not a multiple of process_config.intervals.process_realtime ({} s), as Datadog requires; both are used as given",
+                intervals.standard.as_secs(),
+                intervals.realtime.as_secs()
+            );
+            tracing::warn!("{warning}");
+            warnings.push(warning);
+        }
         let stats = ProcessStats {
             interval: intervals.standard,
             warnings,
