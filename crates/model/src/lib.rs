@@ -27,6 +27,23 @@ pub fn api_key_tail(key: &str) -> &str {
     &key[start..]
 }
 
+/// Formats a byte count in binary units, e.g. `12.3 MiB`; below 1 KiB, `512 B`. Used
+/// wherever a person reads sizes: `dogwatch status`, `agent check process`, the server's pages.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// Reads `null` as an empty list; Datadog's serializers send `"tags": null` for no tags.
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     use serde::Deserialize;

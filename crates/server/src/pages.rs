@@ -9,6 +9,8 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 
+use dogwatch_model::human_bytes;
+
 use crate::AppState;
 use crate::api::host_views;
 use crate::error::ApiError;
@@ -67,20 +69,4 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// Bytes in binary units, e.g. `1.5 GiB`.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

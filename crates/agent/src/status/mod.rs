@@ -120,21 +120,8 @@ pub fn render_text(report: &StatusReport) -> String {
     out
 }
 
-/// Formats a byte count as `12.3 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+/// Formats a byte count as `12.3 MiB` (shared with the server's pages).
+pub use dogwatch_model::human_bytes;
 
 /// Formats a duration in seconds as `1d 2h 3m 4s`, leaving out leading zero units.
 pub fn human_duration(seconds: u64) -> String {
