@@ -9,6 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most chunks one run may be split into (a million processes at 100 per chunk); a
+/// server holds a run's chunks until all have arrived, so this bounds what it sets aside.
+pub const MAX_CHUNKS: u32 = 10_000;
+
 /// The value reported for a privileged field that could not be read (fd count, IO).
 pub const UNREADABLE: i64 = -1;
 
@@ -149,6 +153,12 @@ impl ProcessPayload {
         if self.host.hostname.is_empty() {
             return Err("host.hostname is empty".into());
         }
+        if self.chunk_count > MAX_CHUNKS {
+            return Err(format!(
+                "chunk_count {} is over the limit of {MAX_CHUNKS}",
+                self.chunk_count
+            ));
+        }
         if self.chunk_count == 0 || self.chunk_index >= self.chunk_count {
             return Err(format!(
                 "chunk_index {} is outside chunk_count {}",
@@ -161,5 +171,56 @@ impl ProcessPayload {
             return Err(format!("pid {} is listed twice", pair[0]));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(chunk_index: u32, chunk_count: u32, pids: &[i32]) -> ProcessPayload {
+        let record = |pid: i32| -> ProcessRecord {
+            serde_json::from_value(serde_json::json!({
+                "pid": pid, "ppid": 1, "pgroup": pid, "user": "u", "uid": 0, "gid": 0, "name": "x",
+                "cmdline": [], "exe": "", "cwd": "", "state": "S", "create_time_ms": 0,
+                "cpu_user_pct": 0.0, "cpu_system_pct": 0.0, "cpu_total_pct": 0.0, "rss": 0, "vms": 0,
+                "swap": 0, "threads": 1, "open_fds": -1, "io_read_ops_rate": -1.0, "io_write_ops_rate": -1.0,
+                "io_read_bytes_rate": -1.0, "io_write_bytes_rate": -1.0, "ctx_switches_voluntary": 0,
+                "ctx_switches_involuntary": 0, "nice": 0
+            }))
+            .unwrap()
+        };
+        ProcessPayload {
+            host: serde_json::from_value(serde_json::json!({
+                "hostname": "h", "cpu_count": 1, "cpu_model": "", "memory_total": 0, "kernel": "",
+                "os": "", "boot_time": 0, "agent_version": "0"
+            }))
+            .unwrap(),
+            run_id: 1,
+            chunk_count,
+            chunk_index,
+            collected_at_ms: 0,
+            interval_s: 10,
+            realtime: false,
+            total_processes: pids.len() as u32,
+            processes: pids.iter().copied().map(record).collect(),
+        }
+    }
+
+    #[test]
+    fn chunk_numbering_and_duplicate_pids_are_checked() {
+        assert_eq!(payload(0, 1, &[1, 2]).validate(), Ok(()));
+        assert!(payload(1, 1, &[1]).validate().unwrap_err().contains("chunk_index 1"));
+        assert!(payload(0, 0, &[1]).validate().is_err());
+        assert!(
+            payload(0, MAX_CHUNKS + 1, &[1])
+                .validate()
+                .unwrap_err()
+                .contains("over the limit")
+        );
+        assert!(payload(0, 1, &[3, 1, 3]).validate().unwrap_err().contains("pid 3"));
+        let mut nameless = payload(0, 1, &[]);
+        nameless.host.hostname.clear();
+        assert!(nameless.validate().is_err());
     }
 }

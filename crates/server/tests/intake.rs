@@ -282,3 +282,112 @@ async fn host_metadata_shows_up_in_the_hosts_api_and_the_home_page() {
         .unwrap();
     assert!(page.contains("web-1") && page.contains("team:a"), "{page}");
 }
+
+fn process_chunk(run_id: u64, chunk_index: u32, chunk_count: u32, pids: &[i32]) -> Value {
+    let processes: Vec<Value> = pids
+        .iter()
+        .map(|pid| {
+            json!({
+                "pid": pid, "ppid": 1, "pgroup": pid, "user": "app", "uid": 1000, "gid": 1000, "name": "app",
+                "cmdline": ["/usr/bin/app", "--password=********"], "exe": "/usr/bin/app", "cwd": "/srv",
+                "state": "S", "create_time_ms": 1_700_000_000_000i64, "cpu_user_pct": 1.5, "cpu_system_pct": 0.5,
+                "cpu_total_pct": 2.0, "rss": 1024, "vms": 4096, "swap": 0, "threads": 2, "open_fds": 5,
+                "io_read_ops_rate": 0.0, "io_write_ops_rate": 0.0, "io_read_bytes_rate": 0.0,
+                "io_write_bytes_rate": 0.0, "ctx_switches_voluntary": 3, "ctx_switches_involuntary": 1, "nice": 0,
+                "tags": ["user:app", "command:app"]
+            })
+        })
+        .collect();
+    json!({
+        "host": {"hostname": "web-1", "cpu_count": 2, "cpu_model": "x", "memory_total": 1024, "kernel": "6.1",
+                 "os": "Debian", "boot_time": 1_700_000_000, "agent_version": "0.1.0"},
+        "run_id": run_id, "chunk_count": chunk_count, "chunk_index": chunk_index,
+        "collected_at_ms": 1_700_000_000_000i64, "interval_s": 10, "realtime": false,
+        "total_processes": pids.len(), "processes": processes
+    })
+}
+
+async fn snapshot_pids(base: &str) -> Option<Vec<i64>> {
+    let response = reqwest::get(format!("{base}/api/ui/processes/snapshot?host=web-1"))
+        .await
+        .unwrap();
+    if response.status() == 404 {
+        return None;
+    }
+    let body: Value = response.json().await.unwrap();
+    Some(
+        body["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["pid"].as_i64().unwrap())
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn process_chunks_become_the_hosts_snapshot_and_the_answer_says_who_watches() {
+    let server = start().await;
+    let body = |v: Value| serde_json::to_vec(&v).unwrap();
+    let path = "/api/v1/collector";
+    assert_eq!(
+        post(&server.base, path, None, body(process_chunk(1, 0, 1, &[1])), None)
+            .await
+            .0,
+        403
+    );
+
+    let (code, answer) = post(
+        &server.base,
+        path,
+        Some(KEY),
+        body(process_chunk(1, 0, 2, &[10, 11])),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (code, &answer),
+        (200, &json!({"collector": {"active_clients": 0, "interval": 2}}))
+    );
+    assert_eq!(snapshot_pids(&server.base).await, None, "half a run is not shown");
+    post(&server.base, path, Some(KEY), body(process_chunk(1, 1, 2, &[12])), None).await;
+    assert_eq!(snapshot_pids(&server.base).await, Some(vec![10, 11, 12]));
+
+    // Bad chunks are refused whole, naming the problem, and change nothing.
+    let bad = [
+        (process_chunk(2, 3, 2, &[1]), "chunk_index 3"),
+        (process_chunk(2, 0, 1, &[7, 7]), "pid 7 is listed twice"),
+        (process_chunk(2, 0, 1_000_000, &[1]), "over the limit"),
+    ];
+    for (chunk, expected) in bad {
+        let (code, answer) = post(&server.base, path, Some(KEY), body(chunk), None).await;
+        assert_eq!(code, 400);
+        assert!(answer.to_string().contains(expected), "{answer}");
+    }
+    let (code, answer) = post(
+        &server.base,
+        path,
+        Some(KEY),
+        br#"{"host": {"hostname": 5}}"#.to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        answer.to_string().contains("invalid process payload at byte"),
+        "{answer}"
+    );
+    assert_eq!(snapshot_pids(&server.base).await, Some(vec![10, 11, 12]));
+
+    // Someone watches web-1: the next answer asks its agent for real time.
+    let watch = reqwest::Client::new()
+        .post(format!("{}/api/ui/processes/watch", server.base))
+        .body(r#"{"hosts":["web-1"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(watch.status(), 200);
+    let (_, answer) = post(&server.base, path, Some(KEY), body(process_chunk(2, 0, 1, &[20])), None).await;
+    assert_eq!(answer, json!({"collector": {"active_clients": 1, "interval": 2}}));
+    assert_eq!(snapshot_pids(&server.base).await, Some(vec![20]));
+}

@@ -289,7 +289,11 @@ impl ProcessRunner {
                             interval_now,
                             realtime.is_on(Instant::now()),
                         );
-                        send(&forwarder, payloads).await
+                        // A slow or unreachable server must not hold up shutdown.
+                        tokio::select! {
+                            sent = send(&forwarder, payloads) => sent,
+                            _ = shutdown.wait() => return,
+                        }
                     };
                     let mut s = stats.lock().expect("process stats lock");
                     match sent {
