@@ -342,6 +342,18 @@ fn live_processes_reach_the_server_and_a_watcher_switches_the_agent_to_real_time
 }
 
 #[test]
+fn dd_process_agent_enabled_false_turns_process_collection_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_with(dir.path(), &[("DD_PROCESS_AGENT_ENABLED", "false")]);
+    up.line_starting("Agent status:");
+    let report = wait_for_status(&up, &["Processes", "Process collection is off"]);
+    assert!(!report.contains("Processes collected"), "{report}");
+    let (code, _) = http_get(up.port, "/api/ui/processes/snapshot?host=e2e-host", "");
+    assert_eq!(code, 404);
+    up.terminate();
+}
+
+#[test]
 fn agent_check_process_prints_this_machine_s_processes() {
     let output = dogwatch()
         .args(["agent", "check", "process", "--json"])
