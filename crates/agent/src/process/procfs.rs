@@ -151,11 +151,7 @@ pub struct StatusFields {
 /// Parses `/proc/<pid>/status`, taking only the lines it needs; missing lines stay 0.
 pub fn parse_status(text: &[u8]) -> StatusFields {
     let mut status = StatusFields::default();
-    for line in text.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (key, value) = (&line[..colon], &line[colon + 1..]);
+    for (key, value) in key_value_lines(text) {
         let first = || first_number(value);
         match key {
             b"Uid" => status.uid = first() as u32,
@@ -188,12 +184,9 @@ pub struct IoCounters {
 /// Parses `/proc/<pid>/io`.
 pub fn parse_io(text: &[u8]) -> IoCounters {
     let mut io = IoCounters::default();
-    for line in text.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let value = first_number(&line[colon + 1..]);
-        match &line[..colon] {
+    for (key, value) in key_value_lines(text) {
+        let value = first_number(value);
+        match key {
             b"syscr" => io.syscr = value,
             b"syscw" => io.syscw = value,
             b"read_bytes" => io.read_bytes = value,
@@ -262,6 +255,15 @@ pub fn parse_host_stat(text: &[u8]) -> HostStat {
         }
     }
     host
+}
+
+/// The `key: value` lines of a `/proc` file such as `status` or `io`, split at the first `:`;
+/// lines without one are skipped.
+fn key_value_lines(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    text.split(|&b| b == b'\n').filter_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        Some((&line[..colon], &line[colon + 1..]))
+    })
 }
 
 /// The first unsigned decimal number in `text` (skipping spaces and tabs), or 0.
