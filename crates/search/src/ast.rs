@@ -3,7 +3,7 @@
 //! [`Query`]'s `Display` prints canonical query text. For every query produced by [`crate::parse`],
 //! `parse(&query.to_string()) == Ok(query)`. Hand-built trees round-trip as well as long as they stay within what
 //! the syntax can express: `And`/`Or` have at least two children, tag keys are made of `[A-Za-z0-9_.\-/@]` and do
-//! not start with `-`, and wildcard values contain a `*` but no whitespace, parenthesis or `"`. Anything outside that
+//! not start with a single `-`, and wildcard values contain a `*` but no whitespace, parenthesis or `"`. Anything outside that
 //! is still printed as valid query text with the closest meaning (for example a bare [`Text`] that cannot be
 //! written bare is printed as a quoted phrase).
 
@@ -371,7 +371,8 @@ fn looks_like_tag(word: &str) -> bool {
 fn is_bare_text(value: &str) -> bool {
     !value.is_empty()
         && !value.contains(is_word_end)
-        && !value.starts_with(['!', '-'])
+        && !value.starts_with('!')
+        && (!value.starts_with('-') || value.starts_with("--"))
         && value != "*"
         && !KEYWORDS.contains(&value)
         && !looks_like_tag(value)

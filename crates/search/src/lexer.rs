@@ -120,6 +120,8 @@ impl Lexer {
                 self.pos += 1;
                 TokenKind::RParen
             }
+            // `--flag` is a command-line flag to search for, not a double negation.
+            '-' if self.chars.get(start + 1) == Some(&'-') => self.word()?,
             '!' | '-' => {
                 self.pos += 1;
                 TokenKind::Negate

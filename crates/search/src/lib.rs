@@ -17,14 +17,14 @@
 //! | `"worker process"` | phrase; `\"` and `\\` are escapes, other backslashes are kept literally |
 //! | `a b`, `a AND b` | both (implicit or explicit AND) |
 //! | `a OR b` | either |
-//! | `NOT a`, `!a`, `-a` | negation; `!`/`-` only at the start of a term and directly before it |
+//! | `NOT a`, `!a`, `-a` | negation; `!`/`-` only at the start of a term and directly before it; a word starting with `--` (`--verbose`) is a term, not a negation |
 //! | `( ... )` | grouping |
 //! | `*` | everything ([`Query::All`]); so is the empty query |
 //! | `key:value`, `key:"a b"`, `key:""`, `host:web-*-prod` | tag filter ([`Query::Tag`]); `@key` is an attribute |
 //! | `@duration:>100ms`, `key:>=5`, `key:<5`, `key:<=-1.5` | numeric comparison ([`Query::Compare`]) |
 //! | `key:[10 TO 20]`, `key:{10 TO 20}`, `key:[100 TO *]` | numeric range ([`Query::Range`]); `{`/`}` exclusive |
 //!
-//! Keys are `[A-Za-z0-9_.\-/@]+` and cannot start with `-` (that would be a negation). A bare value containing `*`
+//! Keys are `[A-Za-z0-9_.\-/@]+` and cannot start with a single `-` (that would be a negation). A bare value containing `*`
 //! is a wildcard; quoted values are always literal. Keywords `AND`, `OR`, `NOT` (and `TO` inside ranges) are
 //! upper-case only; `and` is a text term. Precedence is `NOT` > `AND` > `OR`. Numbers are decimal (`42`, `-1.5`,
 //! `.5`) with an optional duration unit `ns`, `us`/`µs`, `ms`, `s`, `m`, `h`, `d`; [`Number::as_f64`] converts

@@ -315,7 +315,10 @@ mod tests {
         assert_eq!(ok("NOT NOT a"), not(not(t("a"))));
         assert_eq!(ok("!kafka"), not(t("kafka")));
         assert_eq!(ok("-kafka"), not(t("kafka")));
-        assert_eq!(ok("--verbose"), not(not(t("verbose"))));
+        assert_eq!(ok("--verbose"), t("--verbose"), "a command-line flag is a term");
+        assert_eq!(ok("!--verbose"), not(t("--verbose")));
+        assert_eq!(ok("-!verbose"), not(not(t("verbose"))));
+        assert_eq!(ok("--"), t("--"));
         assert_eq!(ok("-\"a b\""), not(phrase("a b")));
         assert_eq!(ok("-(a OR b)"), not(Query::Or(vec![t("a"), t("b")])));
         assert_eq!(ok("!service:web"), not(tag("service", "web")));
@@ -625,7 +628,8 @@ mod tests {
         assert_eq!(e.position, MAX_NESTING_DEPTH);
         assert!(e.message.starts_with("query nests more than 100 levels deep"), "{e}");
         err(&"(".repeat(100_000));
-        err(&format!("{}a", "-".repeat(100_000)));
+        err(&format!("{}a", "!".repeat(100_000)));
+        err(&format!("{}a", "-!".repeat(50_000)));
         err(&format!("{}a", "NOT ".repeat(100_000)));
     }
 

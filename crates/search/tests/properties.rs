@@ -21,10 +21,10 @@ fn key() -> impl Strategy<Value = String> {
     "@?[A-Za-z0-9_./][A-Za-z0-9_./@-]{0,10}"
 }
 
-/// Bare free-text terms: no whitespace, parentheses or quotes, not starting with `!`/`-`, not a keyword, not `*`,
-/// not tag-shaped.
+/// Bare free-text terms: no whitespace, parentheses or quotes, not starting with `!` or a single `-`, not a keyword,
+/// not `*`, not tag-shaped.
 fn bare_text() -> impl Strategy<Value = Text> {
-    "[A-Za-z0-9/._éü東@][A-Za-z0-9/._éü東@*!:,<>\\[{-]{0,8}"
+    "(--)?[A-Za-z0-9/._éü東@][A-Za-z0-9/._éü東@*!:,<>\\[{-]{0,8}"
         .prop_filter("keyword, `*` or tag-shaped", |s| {
             !KEYWORDS.contains(&s.as_str()) && s != "*" && !looks_like_tag(s)
         })
