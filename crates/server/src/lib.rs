@@ -13,6 +13,7 @@ pub mod intake;
 pub mod keys;
 pub mod live;
 pub mod pages;
+pub mod processes;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use dogwatch_model::{CollectorStatus, HostInfo, ProcessPayload, ProcessRecord};
 use serde::Serialize;
 
+use crate::processes::ProcessIndex;
+
 /// How long a watch lasts without being renewed.
 pub const WATCH_LEASE: Duration = Duration::from_secs(30 * 60);
 
@@ -43,9 +45,27 @@ pub struct Snapshot {
     pub realtime: bool,
     /// The processes.
     pub processes: Vec<ProcessRecord>,
+    /// The processes indexed for search, built once when the run completed.
+    #[serde(skip)]
+    pub index: ProcessIndex,
 }
 
 impl Snapshot {
+    /// A snapshot of `processes`, indexed for search.
+    pub fn new(host: HostInfo, run: RunInfo, processes: Vec<ProcessRecord>) -> Snapshot {
+        let index = ProcessIndex::build(&host.hostname, &processes);
+        Snapshot {
+            host,
+            run_id: run.run_id,
+            collected_at_ms: run.collected_at_ms,
+            received_at_ms: run.received_at_ms,
+            interval_s: run.interval_s,
+            realtime: run.realtime,
+            processes,
+            index,
+        }
+    }
+
     /// Whether the agent has missed [`STALE_AFTER_INTERVALS`] runs.
     pub fn is_stale(&self, now_ms: i64) -> bool {
         // A real-time agent falls back to its standard interval (at most 10 s by default)
@@ -53,6 +73,21 @@ impl Snapshot {
         let interval_ms = i64::from(self.interval_s.max(10)) * 1000;
         now_ms - self.received_at_ms > STALE_AFTER_INTERVALS * interval_ms
     }
+}
+
+/// What a snapshot says about the run it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInfo {
+    /// The run.
+    pub run_id: u64,
+    /// When the agent collected it (ms since the epoch).
+    pub collected_at_ms: i64,
+    /// When its last chunk arrived (ms since the epoch).
+    pub received_at_ms: i64,
+    /// The agent's interval, in seconds.
+    pub interval_s: u32,
+    /// Whether the agent was in real-time mode.
+    pub realtime: bool,
 }
 
 /// A host's live summary, for the hosts API.
@@ -137,15 +172,14 @@ impl LiveProcesses {
         }
         let chunks = state.pending.take().expect("pending run").chunks;
         let processes = chunks.into_iter().flatten().flatten().collect();
-        state.snapshot = Some(Arc::new(Snapshot {
-            host: payload.host,
+        let run = RunInfo {
             run_id: payload.run_id,
             collected_at_ms: payload.collected_at_ms,
             received_at_ms,
             interval_s: payload.interval_s,
             realtime: payload.realtime,
-            processes,
-        }));
+        };
+        state.snapshot = Some(Arc::new(Snapshot::new(payload.host, run, processes)));
         Applied::Completed
     }
 
