@@ -11,6 +11,7 @@ pub mod metadata;
 pub mod process;
 pub mod series;
 pub mod service_check;
+pub mod time;
 
 pub use metadata::HostMetadata;
 pub use process::{CollectorAnswer, CollectorStatus, HostInfo, ProcessPayload, ProcessRecord};

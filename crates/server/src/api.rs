@@ -104,12 +104,11 @@ async fn snapshot(
     Query(query): Query<SnapshotQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let snapshot = state.live.snapshot(&query.host).ok_or_else(|| ApiError {
-        status: axum::http::StatusCode::NOT_FOUND,
-        message: format!(
+    let snapshot = state.live.snapshot(&query.host).ok_or_else(|| {
+        ApiError::not_found(format!(
             "no process snapshot for host {:?}: its agent has not sent processes yet",
             query.host
-        ),
+        ))
     })?;
     let body = serde_json::to_vec(&*snapshot).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())

@@ -135,7 +135,8 @@ async fn host_metadata(
 }
 
 /// `POST /api/v1/collector`: one chunk of a host's process run, kept in the live state
-/// (not the store: it is replaced every few seconds). The answer says whether anyone is
+/// (replaced by the next run); complete runs are also sampled into the store's process
+/// history (see [`crate::history`]). The answer says whether anyone is
 /// watching that host, which switches its agent to real-time collection.
 async fn process_collector(
     State(state): State<Arc<AppState>>,
@@ -147,7 +148,11 @@ async fn process_collector(
         .validate()
         .map_err(|e| ApiError::bad_request(format!("invalid process payload: {e}")))?;
     let hostname = payload.host.hostname.clone();
-    state.live.apply(payload, now_ms());
+    if state.live.apply(payload, now_ms()) == crate::live::Applied::Completed
+        && let Some(snapshot) = state.live.snapshot(&hostname)
+    {
+        state.history.record(&state.store, snapshot).await;
+    }
     Ok(Json(CollectorAnswer {
         collector: state.live.collector_status(&hostname, std::time::Instant::now()),
     }))
@@ -163,7 +168,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
         } else {
             format!("cannot read the request body: {}", rejection.body_text())
         };
-        ApiError { status, message }
+        ApiError::new(status, message)
     })
 }
 

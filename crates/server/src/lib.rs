@@ -9,10 +9,12 @@
 
 pub mod api;
 pub mod error;
+pub mod history;
 pub mod intake;
 pub mod keys;
 pub mod live;
 pub mod pages;
+pub mod process_api;
 pub mod processes;
 
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// The largest request body accepted after decompression. Defaults to 16 MiB.
     pub max_body_bytes: usize,
+    /// How long process history (samples for a process's charts) is kept. Defaults to 36 h.
+    pub process_retention: std::time::Duration,
 }
 
 impl Default for ServerSettings {
@@ -42,6 +46,7 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8585)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            process_retention: history::DEFAULT_PROCESS_RETENTION,
         }
     }
 }
@@ -56,6 +61,8 @@ pub struct AppState {
     pub settings: ServerSettings,
     /// Every host's latest process snapshot, and who is watching.
     pub live: live::LiveProcesses,
+    /// Which process runs go into the store's history.
+    pub history: history::ProcessHistory,
 }
 
 impl AppState {
@@ -106,6 +113,7 @@ impl Server {
             keys: RwLock::new(keys),
             settings,
             live: live::LiveProcesses::default(),
+            history: history::ProcessHistory::default(),
         });
         Ok(Server { listener, state })
     }
@@ -120,6 +128,7 @@ impl Server {
         Router::new()
             .merge(intake::routes(state.clone()))
             .merge(api::routes())
+            .merge(process_api::routes())
             .merge(pages::routes())
             .with_state(state)
     }
@@ -130,10 +139,15 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state.clone();
+        let pruning = tokio::spawn(history::prune_forever(
+            state.store.clone(),
+            state.settings.process_retention,
+        ));
         let app = Server::router(self.state);
         if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "The server stopped with an error.");
         }
+        pruning.abort();
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

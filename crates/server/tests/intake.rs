@@ -31,6 +31,7 @@ async fn start() -> Running {
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes: LIMIT,
+        ..ServerSettings::default()
     };
     let server = Server::bind(settings, store.clone(), vec![KEY.into()]).await.unwrap();
     let base = format!("http://{}", server.local_addr());

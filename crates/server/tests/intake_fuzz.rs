@@ -56,7 +56,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
-        let state = Arc::new(AppState { store, keys: RwLock::new(vec![KEY.into()]), settings: ServerSettings::default(), live: Default::default() });
+        let state = Arc::new(AppState { store, keys: RwLock::new(vec![KEY.into()]), settings: ServerSettings::default(), live: Default::default(), history: Default::default() });
         let encoding = ENCODINGS[encoding];
         let body = match (encoding, compress) {
             (Some("zstd"), true) => zstd::bulk::compress(&body, 1).unwrap(),

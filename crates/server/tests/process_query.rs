@@ -412,7 +412,7 @@ fn group_by_counts_and_aggregates() {
     );
     assert_eq!(by_cpu.groups.len(), 2);
     assert!(
-        by_cpu.groups[0].metrics.get("rss").is_none(),
+        !by_cpu.groups[0].metrics.contains_key("rss"),
         "only the metrics asked for"
     );
 }

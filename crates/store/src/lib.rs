@@ -1,21 +1,23 @@
 //! Storage for the dogwatch server.
 //!
 //! This crate owns what the server keeps: API keys, host records, service check runs and
-//! metric points, and the ids of payloads already applied (so a retried payload is stored
-//! once). [`Store`] is the trait every backend implements, with coarse typed operations —
+//! metric points, the ids of payloads already applied (so a retried payload is stored
+//! once), and process history (each process life seen on a host, with a sample of its
+//! metrics per collection run). [`Store`] is the trait every backend implements, with coarse typed operations —
 //! never SQL strings — so that a ClickHouse backend can implement the same trait;
 //! [`SqliteStore`] is the embedded backend used by `dogwatch up`.
 //!
 //! It must not depend on HTTP, tokio or the agent: callers run its blocking operations on
 //! a blocking thread.
 
+mod downsample;
 mod error;
 mod sqlite;
 
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
-use dogwatch_model::{CheckRun, HostMetadata, Series};
+use dogwatch_model::{CheckRun, HostMetadata, ProcessRecord, Series};
 use serde::Serialize;
 
 /// A batch of records from one intake request, applied all or nothing.
@@ -125,6 +127,109 @@ pub struct MetricPoint {
     pub value: f64,
 }
 
+/// One host's process collection run, to record in the process history.
+#[derive(Debug, Clone)]
+pub struct ProcessHistoryBatch {
+    /// The agent's hostname.
+    pub host: String,
+    /// When the run was collected, in Unix milliseconds; the time of every sample in it.
+    pub ts_ms: i64,
+    /// Every process the run reported.
+    pub processes: Vec<ProcessRecord>,
+}
+
+/// Identifies one process life: a pid on a host from the time it was created. A pid reused
+/// by a later process is a different life because its `create_time_ms` differs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ProcessKey {
+    /// The agent's hostname.
+    pub host: String,
+    /// The process id.
+    pub pid: i32,
+    /// When the process started, in Unix milliseconds.
+    pub create_time_ms: i64,
+}
+
+/// One process's metrics as of one collection run (or the average over a bucket of runs,
+/// see [`ProcessSampleQuery::max_points`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessSample {
+    /// When the run was collected (or the bucket starts), in Unix milliseconds.
+    pub ts_ms: i64,
+    /// User plus system CPU, in percent of one core.
+    pub cpu_total_pct: f32,
+    /// User-mode CPU, in percent of one core.
+    pub cpu_user_pct: f32,
+    /// Kernel CPU, in percent of one core.
+    pub cpu_system_pct: f32,
+    /// Resident memory in bytes.
+    pub rss: u64,
+    /// Virtual memory in bytes.
+    pub vms: u64,
+    /// Number of threads.
+    pub threads: i32,
+    /// Open file descriptors, or -1 when unreadable.
+    pub open_fds: i32,
+    /// Bytes read from storage per second, or -1 when unreadable.
+    pub io_read_bytes_rate: f32,
+    /// Bytes written to storage per second, or -1 when unreadable.
+    pub io_write_bytes_rate: f32,
+    /// Read system calls per second, or -1 when unreadable.
+    pub io_read_ops_rate: f32,
+    /// Write system calls per second, or -1 when unreadable.
+    pub io_write_ops_rate: f32,
+}
+
+/// Which samples of one process life to read.
+#[derive(Debug, Clone)]
+pub struct ProcessSampleQuery {
+    /// The process life.
+    pub key: ProcessKey,
+    /// From this Unix millisecond, inclusive.
+    pub from_ms: i64,
+    /// To this Unix millisecond, inclusive.
+    pub to_ms: i64,
+    /// At most this many points (every sample when `None`).
+    ///
+    /// When there are more samples than `n` in the window, the span from the first to the
+    /// last of them is cut into `n` equal time buckets and the samples in each bucket are
+    /// averaged into one point, whose `ts_ms` is the bucket's start; empty buckets give no
+    /// point. Integer fields are averaged and rounded to the nearest integer. For the
+    /// fields that may be unreadable (`open_fds` and the four IO rates) only the readable
+    /// (non-negative) values are averaged, and the point keeps -1 when every sample in the
+    /// bucket was unreadable. `Some(0)` returns no points.
+    pub max_points: Option<usize>,
+}
+
+/// One process life as last recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeenProcess {
+    /// The process life.
+    pub key: ProcessKey,
+    /// The last record written for it (the one from the latest run), with that run's
+    /// metric values.
+    pub record: ProcessRecord,
+    /// When a run first reported it, in Unix milliseconds.
+    pub first_seen_ms: i64,
+    /// When a run last reported it, in Unix milliseconds.
+    pub last_seen_ms: i64,
+}
+
+/// Which process lives to read: those seen at some time in a window.
+#[derive(Debug, Clone)]
+pub struct SeenProcessQuery {
+    /// From this Unix millisecond, inclusive: lives last seen before it are left out.
+    pub from_ms: i64,
+    /// To this Unix millisecond, inclusive: lives first seen after it are left out.
+    pub to_ms: i64,
+    /// Only this host (every host when `None`).
+    pub host: Option<String>,
+    /// Only this pid (every pid when `None`).
+    pub pid: Option<i32>,
+    /// At most this many, in order (all when `None`).
+    pub limit: Option<usize>,
+}
+
 /// A storage backend.
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically, at most once per payload id.
@@ -139,6 +244,23 @@ pub trait Store: Send + Sync + 'static {
     fn check_runs(&self, query: &CheckRunQuery) -> Result<Vec<StoredCheckRun>, StoreError>;
     /// Points of one metric, by time.
     fn metric_points(&self, query: &MetricPointQuery) -> Result<Vec<MetricPoint>, StoreError>;
+    /// Records one host's process collection run, all or nothing: for each process, creates
+    /// or updates its life (keeping when it was first seen, moving when it was last seen
+    /// and its record forward) and stores one sample, replacing a sample of the same life
+    /// at the same time. Also marks the host as seen at the run's time.
+    ///
+    /// NaN or infinite metric values, which cannot be stored, are recorded as -1.
+    fn write_process_history(&self, batch: &ProcessHistoryBatch) -> Result<(), StoreError>;
+    /// Samples of one process life in a window, by time; averaged into fewer points when
+    /// [`ProcessSampleQuery::max_points`] asks for it.
+    fn process_samples(&self, query: &ProcessSampleQuery) -> Result<Vec<ProcessSample>, StoreError>;
+    /// Process lives seen in a window (their first to last seen times overlap it), ordered by
+    /// host, pid and create time.
+    fn seen_processes(&self, query: &SeenProcessQuery) -> Result<Vec<SeenProcess>, StoreError>;
+    /// Deletes process samples older than `older_than_ms` and process lives last seen before
+    /// it; returns how many samples and lives were deleted. Deletes in bounded batches so
+    /// that writers are not held up for long.
+    fn prune_process_history(&self, older_than_ms: i64) -> Result<u64, StoreError>;
     /// Makes everything written so far durable; called at shutdown.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -3,16 +3,22 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use dogwatch_model::{CheckRun, CheckStatus, HostMetadata, Series};
+use dogwatch_model::{CheckRun, CheckStatus, HostMetadata, ProcessRecord, Series};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::downsample::downsample;
 use crate::{
-    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, Records, Store, StoreError,
+    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, ProcessHistoryBatch,
+    ProcessKey, ProcessSample, ProcessSampleQuery, Records, SeenProcess, SeenProcessQuery, Store, StoreError,
     StoredCheckRun,
 };
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
 const PAYLOAD_ID_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The most rows one statement of [`Store::prune_process_history`] deletes; the connection is
+/// released between statements so that writes are not held up behind a large prune.
+const PRUNE_BATCH_ROWS: i64 = 10_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -55,6 +61,42 @@ CREATE TABLE IF NOT EXISTS metric_points (
     value REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metric_points_by_metric_ts ON metric_points (metric, ts);
+CREATE TABLE IF NOT EXISTS process_hosts (
+    id INTEGER PRIMARY KEY,
+    hostname TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS process_lives (
+    host_id INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    create_time_ms INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (host_id, pid, create_time_ms)
+);
+CREATE INDEX IF NOT EXISTS process_lives_by_last_seen ON process_lives (last_seen_ms);
+-- Samples are many, so their rows are kept small: the host as a process_hosts id, and the
+-- f32 metrics in NUMERIC columns, which store whole values (0, -1: most of them) as 0- or
+-- 1-byte integers; in a WITHOUT ROWID table SQLite stores every REAL column value in 8 bytes.
+CREATE TABLE IF NOT EXISTS process_samples (
+    host_id INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    create_time_ms INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    cpu_total_pct NUMERIC NOT NULL,
+    cpu_user_pct NUMERIC NOT NULL,
+    cpu_system_pct NUMERIC NOT NULL,
+    rss INTEGER NOT NULL,
+    vms INTEGER NOT NULL,
+    threads INTEGER NOT NULL,
+    open_fds INTEGER NOT NULL,
+    io_read_bytes_rate NUMERIC NOT NULL,
+    io_write_bytes_rate NUMERIC NOT NULL,
+    io_read_ops_rate NUMERIC NOT NULL,
+    io_write_ops_rate NUMERIC NOT NULL,
+    PRIMARY KEY (host_id, pid, create_time_ms, ts_ms)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS process_samples_by_ts ON process_samples (ts_ms);
 ";
 
 /// A [`Store`] in one SQLite file.
@@ -164,6 +206,87 @@ fn write_host_metadata(tx: &Transaction<'_>, meta: &HostMetadata, received_at_ms
         ],
     )?;
     Ok(())
+}
+
+/// A metric value that can be stored: NaN and infinities (which SQLite would store as NULL or
+/// JSON as `null`) become -1, "unreadable".
+fn storable(value: f32) -> f32 {
+    if value.is_finite() { value } else { -1.0 }
+}
+
+/// A byte count as an SQLite integer; counts beyond `i64::MAX` (never real) are clamped.
+fn bytes_to_sql(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
+}
+
+/// A byte count back from SQLite; only non-negative counts are written.
+fn bytes_from_sql(bytes: i64) -> u64 {
+    u64::try_from(bytes).unwrap_or(0)
+}
+
+fn write_process_history(tx: &Transaction<'_>, batch: &ProcessHistoryBatch) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO process_hosts (hostname) VALUES (?1) ON CONFLICT (hostname) DO NOTHING")?
+        .execute([&batch.host])?;
+    let host_id: i64 = tx
+        .prepare_cached("SELECT id FROM process_hosts WHERE hostname = ?1")?
+        .query_row([&batch.host], |r| r.get(0))?;
+    // The record moves forward only with a run at least as new as the one it came from, so a
+    // late, older run does not overwrite it.
+    let mut upsert_life = tx.prepare_cached(
+        "INSERT INTO process_lives (host_id, pid, create_time_ms, first_seen_ms, last_seen_ms, record)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+         ON CONFLICT (host_id, pid, create_time_ms) DO UPDATE SET
+             first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+             last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+             record = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.record ELSE record END",
+    )?;
+    let mut insert_sample = tx.prepare_cached(
+        "INSERT OR REPLACE INTO process_samples (host_id, pid, create_time_ms, ts_ms, cpu_total_pct, cpu_user_pct,
+             cpu_system_pct, rss, vms, threads, open_fds, io_read_bytes_rate, io_write_bytes_rate, io_read_ops_rate,
+             io_write_ops_rate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for p in &batch.processes {
+        let p = &ProcessRecord {
+            cpu_user_pct: storable(p.cpu_user_pct),
+            cpu_system_pct: storable(p.cpu_system_pct),
+            cpu_total_pct: storable(p.cpu_total_pct),
+            io_read_ops_rate: storable(p.io_read_ops_rate),
+            io_write_ops_rate: storable(p.io_write_ops_rate),
+            io_read_bytes_rate: storable(p.io_read_bytes_rate),
+            io_write_bytes_rate: storable(p.io_write_bytes_rate),
+            ..p.clone()
+        };
+        let record = serde_json::to_string(p).expect("a process record serializes to JSON");
+        upsert_life.execute(params![host_id, p.pid, p.create_time_ms, batch.ts_ms, record])?;
+        insert_sample.execute(params![
+            host_id,
+            p.pid,
+            p.create_time_ms,
+            batch.ts_ms,
+            p.cpu_total_pct,
+            p.cpu_user_pct,
+            p.cpu_system_pct,
+            bytes_to_sql(p.rss),
+            bytes_to_sql(p.vms),
+            p.threads,
+            p.open_fds,
+            p.io_read_bytes_rate,
+            p.io_write_bytes_rate,
+            p.io_read_ops_rate,
+            p.io_write_ops_rate
+        ])?;
+    }
+    if !batch.host.is_empty() {
+        touch_host(tx, &batch.host, batch.ts_ms)?;
+    }
+    Ok(())
+}
+
+/// Parses a stored process record; a record that does not parse fails the read.
+fn record_from_json(column: usize, text: &str) -> rusqlite::Result<ProcessRecord> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 impl Store for SqliteStore {
@@ -284,6 +407,105 @@ impl Store for SqliteStore {
             })?
             .collect::<Result<_, _>>()?;
         Ok(points)
+    }
+
+    fn write_process_history(&self, batch: &ProcessHistoryBatch) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        write_process_history(&tx, batch)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn process_samples(&self, query: &ProcessSampleQuery) -> Result<Vec<ProcessSample>, StoreError> {
+        let samples: Vec<ProcessSample> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT ts_ms, cpu_total_pct, cpu_user_pct, cpu_system_pct, rss, vms, threads, open_fds,
+                     io_read_bytes_rate, io_write_bytes_rate, io_read_ops_rate, io_write_ops_rate
+                 FROM process_samples
+                 WHERE host_id = (SELECT id FROM process_hosts WHERE hostname = ?1) AND pid = ?2
+                     AND create_time_ms = ?3 AND ts_ms >= ?4 AND ts_ms <= ?5
+                 ORDER BY ts_ms",
+            )?;
+            let key = &query.key;
+            stmt.query_map(
+                params![key.host, key.pid, key.create_time_ms, query.from_ms, query.to_ms],
+                |r| {
+                    Ok(ProcessSample {
+                        ts_ms: r.get(0)?,
+                        cpu_total_pct: r.get(1)?,
+                        cpu_user_pct: r.get(2)?,
+                        cpu_system_pct: r.get(3)?,
+                        rss: bytes_from_sql(r.get(4)?),
+                        vms: bytes_from_sql(r.get(5)?),
+                        threads: r.get(6)?,
+                        open_fds: r.get(7)?,
+                        io_read_bytes_rate: r.get(8)?,
+                        io_write_bytes_rate: r.get(9)?,
+                        io_read_ops_rate: r.get(10)?,
+                        io_write_ops_rate: r.get(11)?,
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?
+        };
+        Ok(match query.max_points {
+            Some(max_points) => downsample(samples, max_points),
+            None => samples,
+        })
+    }
+
+    fn seen_processes(&self, query: &SeenProcessQuery) -> Result<Vec<SeenProcess>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT h.hostname, l.pid, l.create_time_ms, l.first_seen_ms, l.last_seen_ms, l.record
+             FROM process_lives l JOIN process_hosts h ON h.id = l.host_id
+             WHERE l.last_seen_ms >= ?1 AND l.first_seen_ms <= ?2 AND (?3 IS NULL OR h.hostname = ?3)
+                 AND (?4 IS NULL OR l.pid = ?4)
+             ORDER BY h.hostname, l.pid, l.create_time_ms
+             LIMIT ?5",
+        )?;
+        let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let lives = stmt
+            .query_map(params![query.from_ms, query.to_ms, query.host, query.pid, limit], |r| {
+                Ok(SeenProcess {
+                    key: ProcessKey {
+                        host: r.get(0)?,
+                        pid: r.get(1)?,
+                        create_time_ms: r.get(2)?,
+                    },
+                    first_seen_ms: r.get(3)?,
+                    last_seen_ms: r.get(4)?,
+                    record: record_from_json(5, &r.get::<_, String>(5)?)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(lives)
+    }
+
+    fn prune_process_history(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        let statements = [
+            "DELETE FROM process_samples WHERE (host_id, pid, create_time_ms, ts_ms) IN (
+                 SELECT host_id, pid, create_time_ms, ts_ms FROM process_samples WHERE ts_ms < ?1 LIMIT ?2)",
+            "DELETE FROM process_lives WHERE rowid IN (
+                 SELECT rowid FROM process_lives WHERE last_seen_ms < ?1 LIMIT ?2)",
+        ];
+        let mut deleted = 0u64;
+        for sql in statements {
+            loop {
+                // One statement per lock, each its own transaction, so writers get in between.
+                let n = self
+                    .conn()
+                    .prepare_cached(sql)?
+                    .execute(params![older_than_ms, PRUNE_BATCH_ROWS])?;
+                deleted += n as u64;
+                if (n as i64) < PRUNE_BATCH_ROWS {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -168,9 +168,8 @@ fn find_term(text: &str, term: &str) -> usize {
 }
 
 /// A free-text term ready to search lower-cased haystacks.
-#[derive(Debug)]
 enum TextNeedle {
-    Contains(String),
+    Contains(Box<memchr::memmem::Finder<'static>>),
     Wildcard(String),
 }
 
@@ -180,13 +179,13 @@ impl TextNeedle {
         if text.is_wildcard() {
             TextNeedle::Wildcard(format!("*{lower}*"))
         } else {
-            TextNeedle::Contains(lower)
+            TextNeedle::Contains(Box::new(memchr::memmem::Finder::new(lower.as_bytes()).into_owned()))
         }
     }
 
     fn matches(&self, haystack: &str) -> bool {
         match self {
-            TextNeedle::Contains(needle) => haystack.contains(needle.as_str()),
+            TextNeedle::Contains(finder) => finder.find(haystack.as_bytes()).is_some(),
             TextNeedle::Wildcard(pattern) => haystack
                 .split(FIELD_SEPARATOR)
                 .any(|part| wildcard_match(pattern, part, false)),

@@ -4,7 +4,7 @@
 //!
 //! Built once when a run completes, never per query.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use dogwatch_model::ProcessRecord;
 
@@ -39,7 +39,7 @@ pub struct ProcessIndex {
 impl ProcessIndex {
     /// Indexes the processes of `hostname`'s run.
     pub fn build(hostname: &str, processes: &[ProcessRecord]) -> ProcessIndex {
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ids: HashMap<String, u32> = HashMap::default();
         let mut dictionary = Vec::new();
         let mut id_of = |tag: &str| -> u32 {
             if let Some(&id) = ids.get(tag) {

@@ -5,6 +5,7 @@
 pub mod fields;
 pub mod filter;
 pub mod index;
+pub mod parallel;
 pub mod query;
 
 pub use fields::Field;

@@ -1,8 +1,9 @@
 //! Queries over the live state: a sorted page of processes, facets, group-by and scatter
 //! data, each for the processes a [`ProcessFilter`] selects on the hosts that are not stale.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{Field, SortValue, round2};
 use super::filter::ProcessFilter;
+use super::parallel;
 use crate::live::{LiveProcesses, Snapshot};
 
 /// The facets listed first and in this order (Datadog's Live Processes facet panel); other
@@ -59,7 +61,8 @@ impl LiveView {
 
     /// The matching processes, as indices per snapshot.
     pub fn select(&self, filter: &ProcessFilter) -> Selection<'_> {
-        let hits = self.snapshots.iter().map(|s| filter.select(s)).collect();
+        let work = self.snapshots.iter().map(|s| s.processes.len()).sum();
+        let hits = parallel::map(&self.snapshots, work, |s| filter.select(s));
         Selection { view: self, hits }
     }
 
@@ -207,7 +210,7 @@ pub struct Group {
     /// Hosts the group's processes run on.
     pub hosts: usize,
     /// Aggregates per metric name.
-    pub metrics: HashMap<&'static str, Aggregates>,
+    pub metrics: BTreeMap<&'static str, Aggregates>,
 }
 
 /// The groups of a selection.
@@ -424,40 +427,16 @@ impl Selection<'_> {
     /// The top `limit` values of each key in `keys`, or of every tag key present when `keys`
     /// is `None` ([`DEFAULT_FACETS`] first).
     pub fn facets(&self, keys: Option<&[String]>, limit: usize) -> Vec<Facet> {
-        let mut counts: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-        let mut with_key: HashMap<&str, usize> = HashMap::new();
-        for (s, hits) in self.view.snapshots.iter().zip(&self.hits) {
-            let dictionary = &s.index.dictionary;
-            // The snapshot's keys as small integers, to count each process once per key.
-            let mut key_ids: HashMap<&str, u32> = HashMap::new();
-            let entry_key: Vec<u32> = dictionary
-                .iter()
-                .map(|e| {
-                    let next = key_ids.len() as u32;
-                    *key_ids.entry(e.key.as_str()).or_insert(next)
-                })
-                .collect();
-            let mut local = vec![0usize; dictionary.len()];
-            let mut per_key = vec![0usize; key_ids.len()];
-            let mut last_process = vec![u32::MAX; key_ids.len()];
-            for &i in hits {
-                for &id in &s.index.tags[i as usize] {
-                    local[id as usize] += 1;
-                    let k = entry_key[id as usize] as usize;
-                    if last_process[k] != i {
-                        last_process[k] = i;
-                        per_key[k] += 1;
-                    }
-                }
+        let pairs: Vec<(&Arc<Snapshot>, &Vec<u32>)> = self.view.snapshots.iter().zip(&self.hits).collect();
+        let partial = parallel::map(&pairs, self.total(), |(s, hits)| snapshot_facets(s, hits));
+        let mut counts: HashMap<&str, HashMap<&str, usize>> = HashMap::default();
+        let mut with_key: HashMap<&str, usize> = HashMap::default();
+        for (values, keys) in partial {
+            for (key, value, n) in values {
+                *counts.entry(key).or_default().entry(value).or_default() += n;
             }
-            for (key, k) in key_ids {
-                *with_key.entry(key).or_default() += per_key[k as usize];
-            }
-            for (id, n) in local.into_iter().enumerate() {
-                if n > 0 {
-                    let e = &dictionary[id];
-                    *counts.entry(&e.key).or_default().entry(&e.value).or_default() += n;
-                }
+            for (key, n) in keys {
+                *with_key.entry(key).or_default() += n;
             }
         }
         let keys: Vec<String> = match keys {
@@ -471,21 +450,24 @@ impl Selection<'_> {
         let total = self.total();
         keys.into_iter()
             .map(|key| {
-                let mut values: Vec<FacetValue> = counts
+                let mut values: Vec<(&str, usize)> = counts
                     .get(key.as_str())
-                    .map(|values| {
-                        values
-                            .iter()
-                            .map(|(value, count)| FacetValue {
-                                value: (*value).to_owned(),
-                                count: *count,
-                            })
-                            .collect()
-                    })
+                    .map(|values| values.iter().map(|(v, n)| (*v, *n)).collect())
                     .unwrap_or_default();
-                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                let order = |a: &(&str, usize), b: &(&str, usize)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
                 let other_values = values.len().saturating_sub(limit);
+                if other_values > 0 && limit > 0 {
+                    values.select_nth_unstable_by(limit - 1, order);
+                }
                 values.truncate(limit);
+                values.sort_unstable_by(order);
+                let values = values
+                    .into_iter()
+                    .map(|(value, count)| FacetValue {
+                        value: value.to_owned(),
+                        count,
+                    })
+                    .collect();
                 let missing = total - with_key.get(key.as_str()).copied().unwrap_or(0).min(total);
                 Facet {
                     key,
@@ -499,52 +481,17 @@ impl Selection<'_> {
 
     /// Accumulates the matching processes by the values of `by`.
     fn accumulate(&self, by: &[String], metrics: &[Field]) -> Vec<(Vec<Option<String>>, GroupAccumulator)> {
-        let mut global: HashMap<Vec<Option<String>>, GroupAccumulator> = HashMap::new();
-        for (s, hits) in self.view.snapshots.iter().zip(&self.hits) {
-            if hits.is_empty() {
-                continue;
-            }
-            let index = &s.index;
-            // Which `by` position each tag id fills, if any.
-            let slot: Vec<Option<usize>> = index
-                .dictionary
-                .iter()
-                .map(|e| by.iter().position(|k| *k == e.key))
-                .collect();
-            let mut local: HashMap<Vec<Option<u32>>, GroupAccumulator> = HashMap::new();
-            let mut key = vec![None; by.len()];
-            for &i in hits {
-                key.iter_mut().for_each(|k| *k = None);
-                for &id in &index.tags[i as usize] {
-                    if let Some(pos) = slot[id as usize]
-                        && key[pos].is_none()
-                    {
-                        key[pos] = Some(id);
-                    }
-                }
-                let group = match local.get_mut(&key) {
+        let pairs: Vec<(&Arc<Snapshot>, &Vec<u32>)> = self.view.snapshots.iter().zip(&self.hits).collect();
+        let partial = parallel::map(&pairs, self.total(), |(s, hits)| snapshot_groups(s, hits, by, metrics));
+        let mut global: HashMap<Vec<Option<&str>>, GroupAccumulator> = HashMap::default();
+        for groups in &partial {
+            for (key, group) in groups {
+                let global = match global.get_mut(key) {
                     Some(g) => g,
-                    None => local
+                    None => global
                         .entry(key.clone())
                         .or_insert_with(|| GroupAccumulator::new(metrics.len())),
                 };
-                group.count += 1;
-                let p = &s.processes[i as usize];
-                for (acc, field) in group.metrics.iter_mut().zip(metrics) {
-                    let value = field.number(p).unwrap_or(0.0);
-                    if !(field.may_be_unreadable() && value < 0.0) {
-                        acc.add(value);
-                    }
-                }
-            }
-            for (key, group) in local {
-                let key: Vec<Option<String>> = key
-                    .into_iter()
-                    .map(|id| id.map(|id| index.dictionary[id as usize].value.clone()))
-                    .collect();
-                let global = global
-                    .entry(key)
-                    .or_insert_with(|| GroupAccumulator::new(metrics.len()));
                 global.count += group.count;
                 global.hosts += 1;
                 for (g, l) in global.metrics.iter_mut().zip(&group.metrics) {
@@ -552,7 +499,10 @@ impl Selection<'_> {
                 }
             }
         }
-        global.into_iter().collect()
+        global
+            .into_iter()
+            .map(|(key, g)| (key.into_iter().map(|v| v.map(String::from)).collect(), g))
+            .collect()
     }
 
     /// The groups by the tag keys of `request.by`.
@@ -651,6 +601,96 @@ impl Selection<'_> {
             points,
         }
     }
+}
+
+/// One snapshot's facet counts: `(key, value, processes)` for every tag among `hits`, and
+/// `(key, processes with the key)`.
+#[allow(clippy::type_complexity)]
+fn snapshot_facets<'a>(s: &'a Snapshot, hits: &[u32]) -> (Vec<(&'a str, &'a str, usize)>, Vec<(&'a str, usize)>) {
+    let dictionary = &s.index.dictionary;
+    // The snapshot's keys as small integers, to count each process once per key.
+    let mut key_ids: HashMap<&str, u32> = HashMap::default();
+    let entry_key: Vec<u32> = dictionary
+        .iter()
+        .map(|e| {
+            let next = key_ids.len() as u32;
+            *key_ids.entry(e.key.as_str()).or_insert(next)
+        })
+        .collect();
+    let mut per_value = vec![0usize; dictionary.len()];
+    let mut per_key = vec![0usize; key_ids.len()];
+    let mut last_process = vec![u32::MAX; key_ids.len()];
+    for &i in hits {
+        for &id in &s.index.tags[i as usize] {
+            per_value[id as usize] += 1;
+            let k = entry_key[id as usize] as usize;
+            if last_process[k] != i {
+                last_process[k] = i;
+                per_key[k] += 1;
+            }
+        }
+    }
+    let values = per_value
+        .into_iter()
+        .enumerate()
+        .filter(|(_, n)| *n > 0)
+        .map(|(id, n)| (dictionary[id].key.as_str(), dictionary[id].value.as_str(), n))
+        .collect();
+    let keys = key_ids.into_iter().map(|(key, k)| (key, per_key[k as usize])).collect();
+    (values, keys)
+}
+
+/// One snapshot's groups: the values of `by` (absent keys as `None`) and the accumulated
+/// metrics of the processes among `hits` with them.
+fn snapshot_groups<'a>(
+    s: &'a Snapshot,
+    hits: &[u32],
+    by: &[String],
+    metrics: &[Field],
+) -> Vec<(Vec<Option<&'a str>>, GroupAccumulator)> {
+    let index = &s.index;
+    // Which `by` position each tag id fills, if any.
+    let slot: Vec<Option<usize>> = index
+        .dictionary
+        .iter()
+        .map(|e| by.iter().position(|k| *k == e.key))
+        .collect();
+    let mut local: HashMap<Vec<Option<u32>>, GroupAccumulator> = HashMap::default();
+    let mut key = vec![None; by.len()];
+    for &i in hits {
+        key.iter_mut().for_each(|k| *k = None);
+        for &id in &index.tags[i as usize] {
+            if let Some(pos) = slot[id as usize]
+                && key[pos].is_none()
+            {
+                key[pos] = Some(id);
+            }
+        }
+        let group = match local.get_mut(&key) {
+            Some(g) => g,
+            None => local
+                .entry(key.clone())
+                .or_insert_with(|| GroupAccumulator::new(metrics.len())),
+        };
+        group.count += 1;
+        let p = &s.processes[i as usize];
+        for (acc, field) in group.metrics.iter_mut().zip(metrics) {
+            let value = field.number(p).unwrap_or(0.0);
+            if !(field.may_be_unreadable() && value < 0.0) {
+                acc.add(value);
+            }
+        }
+    }
+    local
+        .into_iter()
+        .map(|(key, group)| {
+            let key = key
+                .into_iter()
+                .map(|id| id.map(|id| index.dictionary[id as usize].value.as_str()))
+                .collect();
+            (key, group)
+        })
+        .collect()
 }
 
 fn group_tags(by: &[String], key: Vec<Option<String>>) -> Map<String, Value> {
