@@ -42,6 +42,48 @@ enum Command {
     Config(ConfigArgs),
     /// Print the API keys of the server whose data is in --data-dir.
     ApiKey(DataDirArgs),
+    /// List the live processes of every host from a running server, like the Live
+    /// Processes page: `dogwatch ps 'java -kafka' --sort rss`, `dogwatch ps --by command`.
+    ///
+    /// QUERY is the search language: free text matches the command line, executable and
+    /// working directory; `key:value` matches tags (host, user, command, service, env,
+    /// version, container_id, host tags); `@cpu:>50` compares a field; AND, OR, NOT, `-`,
+    /// parentheses and "quoted phrases" combine them. Asking switches the agents of the
+    /// hosts it reads to real-time collection for 30 minutes, as the page does.
+    Ps(PsArgs),
+}
+
+/// Arguments of `dogwatch ps`.
+#[derive(Debug, Args)]
+struct PsArgs {
+    /// The search query (several words are joined with spaces); all processes when absent.
+    #[arg(value_name = "QUERY")]
+    query: Vec<String>,
+    /// The field to sort by: cpu, rss, threads, pid, user, command, start, read_bytes, ...
+    /// With --by: count, or a metric summed (cpu, rss, threads) or AGG:METRIC (avg:cpu).
+    #[arg(long, default_value = "cpu")]
+    sort: String,
+    /// Sort smallest first (default: largest first).
+    #[arg(long)]
+    asc: bool,
+    /// Group by these tag keys (comma-separated, e.g. `command` or `host,user`) and print
+    /// process counts and CPU, memory and thread totals per group.
+    #[arg(long, value_name = "TAGKEYS")]
+    by: Option<String>,
+    /// Rows (or groups) to print.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Print the server's JSON answer instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// The server to ask.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8585",
+        env = "DOGWATCH_SERVER"
+    )]
+    server: String,
 }
 
 /// Where to find the agent's configuration file.
@@ -68,10 +110,42 @@ struct ListenArgs {
     listen: std::net::SocketAddr,
 }
 
+/// How long the server keeps each kind of data.
+#[derive(Debug, Args)]
+struct RetentionArgs {
+    /// How long process history (the samples behind a process's charts) is kept, e.g.
+    /// `36h`, `7d`, `90m`.
+    #[arg(long, value_name = "DURATION", default_value = "36h", value_parser = parse_duration, env = "DOGWATCH_PROCESS_RETENTION")]
+    process_retention: std::time::Duration,
+}
+
+/// Parses `90s`, `15m`, `36h` or `7d`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write a whole number and a unit, e.g. 36h"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} has no known unit: use s, m, h or d, e.g. 36h")),
+    };
+    if number == 0 {
+        return Err("a retention of 0 would keep nothing; give at least 1m".into());
+    }
+    Ok(std::time::Duration::from_secs(number.saturating_mul(seconds)))
+}
+
 #[derive(Debug, Args)]
 struct UpArgs {
     #[command(flatten)]
     listen: ListenArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
     #[command(flatten)]
     data_dir: DataDirArgs,
     #[command(flatten)]
@@ -116,6 +190,8 @@ struct ServerArgs {
     #[command(flatten)]
     listen: ListenArgs,
     #[command(flatten)]
+    retention: RetentionArgs,
+    #[command(flatten)]
     data_dir: DataDirArgs,
 }
 
@@ -149,6 +225,7 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Config(args) => commands::config::run(args),
         Command::ApiKey(args) => commands::api_key::run(args),
+        Command::Ps(args) => commands::ps::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -341,6 +341,124 @@ fn live_processes_reach_the_server_and_a_watcher_switches_the_agent_to_real_time
     up.terminate();
 }
 
+/// `dogwatch ps ARGS --server` against `up`.
+fn ps(up: &Up, args: &[&str]) -> Output {
+    dogwatch()
+        .arg("ps")
+        .args(args)
+        .args(["--server", &format!("http://127.0.0.1:{}", up.port)])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ps_and_the_process_apis_answer_from_a_real_agent_s_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("ps-e2e-marker-{}", std::process::id());
+    let child = KillOnDrop(
+        Command::new("sh")
+            .args(["-c", "while :; do sleep 1; done", &marker, "--password=topsecret"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let up = Up::start_with(dir.path(), &[("DD_PROCESS_CONFIG_INTERVALS_PROCESS", "4")]);
+    let key_line = up.line_starting("API key:");
+    let key = key_line.split_whitespace().nth(2).unwrap().to_string();
+    up.line_starting("Agent status:");
+
+    // The child shows up in `dogwatch ps QUERY --json`.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed: serde_json::Value = loop {
+        let output = ps(&up, &[&marker, "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        if value["total"] == 1 {
+            break value;
+        }
+        assert!(Instant::now() < deadline, "the child never showed up: {value}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let row = &listed["processes"][0];
+    assert_eq!(
+        (row["pid"].as_u64(), row["host"].as_str()),
+        (Some(u64::from(pid)), Some("e2e-host"))
+    );
+    let command = row["command"].as_str().unwrap();
+    assert!(command.ends_with(&format!("{marker} --password=********")), "{row}");
+    // Asking switched the agent to real time.
+    wait_for_status(&up, &["Real-time: on", "Interval: 2s"]);
+
+    // The table fits 160 columns when piped and shows the scrubbed command.
+    let output = ps(&up, &["sh", &marker, "--sort", "rss", "--limit", "5"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert!(table.contains("PID") && table.contains(&pid.to_string()), "{table}");
+    assert!(
+        table.contains("--password=********") && !table.contains("topsecret"),
+        "{table}"
+    );
+    assert!(table.contains("1 of 1 processes matching, on 1 host(s)."), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 160), "{table}");
+
+    let output = ps(&up, &["--by", "user", "--limit", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let groups = stdout(&output);
+    assert!(
+        groups.contains("USER") && groups.contains("PROCS") && groups.contains("groups matching"),
+        "{groups}"
+    );
+
+    // Bad input: the query error points at the character, unknown sort keys list the allowed ones.
+    let output = ps(&up, &["java", "(kafka"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("unclosed parenthesis") && message.contains("     ^"),
+        "{message}"
+    );
+    let output = ps(&up, &["--sort", "bogus"]);
+    assert!(stderr(&output).contains("allowed: host, pid"), "{}", stderr(&output));
+    let output = dogwatch()
+        .args(["ps", "--server", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&output).contains("is `dogwatch up` or `dogwatch server` running?"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Datadog's public API has it too, and its detail has history from the store.
+    let (code, body) = http_get(up.port, &format!("/api/v2/processes?search={marker}"), &key);
+    assert_eq!(code, 200, "{body}");
+    let v2: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v2["data"][0]["attributes"]["pid"], pid, "{v2}");
+    assert_eq!(v2["data"][0]["type"], "process");
+    let (code, body) = http_get(
+        up.port,
+        &format!("/api/ui/processes/detail?host=e2e-host&pid={pid}"),
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    let detail: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(detail["parent"]["pid"], std::process::id(), "{detail}");
+    assert!(!detail["history"]["samples"].as_array().unwrap().is_empty(), "{detail}");
+
+    drop(child);
+    up.terminate();
+}
+
+/// A child process killed when the test ends, even when it fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn dd_process_agent_enabled_false_turns_process_collection_off() {
     let dir = tempfile::tempdir().unwrap();

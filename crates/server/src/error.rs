@@ -40,7 +40,7 @@ impl ApiError {
     }
 
     /// A 400 for a search query that does not parse: the body also carries
-    /// `"query_error": {"message", "position", "length"}` (positions in characters) so a UI can
+    /// `"query_error": {"parameter", "message", "position", "length"}` (positions in characters) so a UI can
     /// underline the problem.
     pub fn bad_query(parameter: &str, error: &dogwatch_search::ParseError) -> ApiError {
         let mut detail = serde_json::Map::new();

@@ -188,6 +188,16 @@ impl LiveProcesses {
         self.hosts.lock().expect("live lock").get(hostname)?.snapshot.clone()
     }
 
+    /// The hostnames with a snapshot.
+    pub fn hostnames(&self) -> Vec<String> {
+        let hosts = self.hosts.lock().expect("live lock");
+        hosts
+            .iter()
+            .filter(|(_, h)| h.snapshot.is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Every host's latest snapshot.
     pub fn snapshots(&self) -> Vec<Arc<Snapshot>> {
         let hosts = self.hosts.lock().expect("live lock");

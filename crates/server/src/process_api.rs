@@ -183,7 +183,20 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 /// Renews the watch for the hosts `filter` names, or for every host.
 fn watch(state: &AppState, filter: &ProcessFilter) -> i64 {
-    let hosts = filter.named_hosts();
+    // `host:` filters ignore case; the watch must name the hosts as their agents do.
+    let hosts = filter.named_hosts().map(|names| {
+        let known = state.live.hostnames();
+        names
+            .into_iter()
+            .map(|name| {
+                known
+                    .iter()
+                    .find(|k| k.eq_ignore_ascii_case(&name))
+                    .cloned()
+                    .unwrap_or(name)
+            })
+            .collect::<Vec<_>>()
+    });
     let until = state.live.watch(hosts.as_deref(), Instant::now());
     now_ms() + until.saturating_duration_since(Instant::now()).as_millis() as i64
 }
@@ -398,7 +411,8 @@ async fn detail(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
     let points = params.number("points", DEFAULT_HISTORY_POINTS, Some(MAX_LIMIT))?;
 
     state.live.watch(Some(std::slice::from_ref(&host)), Instant::now());
-    let snapshot = state.live.snapshot(&host);
+    // A stale host's last run is not "now": its processes come from history.
+    let snapshot = state.live.snapshot(&host).filter(|s| !s.is_stale(now));
     let live = snapshot.as_ref().and_then(|s| {
         s.processes
             .iter()
@@ -560,9 +574,12 @@ async fn list_v2(
         if snapshot.received_at_ms < from_ms || snapshot.received_at_ms > to_ms {
             continue;
         }
+        // A running process is reported as it is now, never from an older recorded run.
+        for p in &snapshot.processes {
+            live_keys.insert((snapshot.host.hostname.clone(), p.pid, p.create_time_ms));
+        }
         for i in filter.select(snapshot) {
             let p = &snapshot.processes[i as usize];
-            live_keys.insert((snapshot.host.hostname.clone(), p.pid, p.create_time_ms));
             found.push(Found {
                 host: snapshot.host.hostname.clone(),
                 record: p.clone(),

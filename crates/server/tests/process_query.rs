@@ -280,6 +280,8 @@ fn bad_queries_name_the_problem_and_its_position() {
     let e = ProcessFilter::parse("nginx @bogus:>1").unwrap_err();
     assert_eq!(e.position, 6);
     assert!(e.message.contains("`@bogus`") && e.message.contains("cpu, "), "{e}");
+    let e = ProcessFilter::parse("@rss:>512m").unwrap_err();
+    assert!(e.message.contains("duration"), "{e}");
     let e = ProcessFilter::parse("(java").unwrap_err();
     assert!(e.message.contains("unclosed parenthesis"), "{e}");
 }
@@ -329,6 +331,11 @@ fn lists_sort_cut_and_choose_columns() {
         ..request.clone()
     });
     assert!(past_end.processes.is_empty());
+    let none = v.select(&all).list(&ListRequest {
+        limit: 0,
+        ..request.clone()
+    });
+    assert!(none.processes.is_empty() && none.total == 9);
 
     let by_user = v.select(&all).list(&ListRequest {
         sort: Field::User,

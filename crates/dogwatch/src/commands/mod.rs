@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod check;
 pub mod config;
 pub mod process_check;
+pub mod ps;
 pub mod server;
 pub mod status;
 pub mod up;

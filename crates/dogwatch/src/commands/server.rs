@@ -9,16 +9,22 @@ use dogwatch_agent::config::{Environment, LogLevel};
 use dogwatch_server::{KeyOrigin, Server, ServerKey, ServerSettings, keys};
 use dogwatch_store::{SqliteStore, Store};
 
-use crate::ServerArgs;
 use crate::support;
+use crate::{RetentionArgs, ServerArgs};
 
 /// Opens the store in `data_dir`, makes sure it has an API key, and binds the server.
-pub async fn start(listen: SocketAddr, data_dir: &Path, env: &Environment) -> Result<(Server, ServerKey)> {
+pub async fn start(
+    listen: SocketAddr,
+    retention: &RetentionArgs,
+    data_dir: &Path,
+    env: &Environment,
+) -> Result<(Server, ServerKey)> {
     let path = support::store_path(data_dir);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
     let key = keys::ensure_api_key(store.as_ref(), env.get("DD_API_KEY")).context("cannot set up the API key")?;
     let settings = ServerSettings {
         listen,
+        process_retention: retention.process_retention,
         ..ServerSettings::default()
     };
     let accepted = keys::accepted_keys(store.as_ref(), &key)?;
@@ -61,7 +67,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
     support::init_logging(level);
     let data_dir = support::data_dir(&args.data_dir)?;
     support::runtime()?.block_on(async {
-        let (server, key) = start(args.listen.listen, &data_dir, &env).await?;
+        let (server, key) = start(args.listen.listen, &args.retention, &data_dir, &env).await?;
         announce(server.local_addr(), &key, &data_dir);
         server.run(support::termination_signal()).await?;
         Ok(())

@@ -22,7 +22,7 @@ pub fn run(args: UpArgs) -> Result<()> {
     let data_dir = support::data_dir(&args.data_dir)?;
 
     support::runtime()?.block_on(async {
-        let (server, key) = server::start(args.listen.listen, &data_dir, &env).await?;
+        let (server, key) = server::start(args.listen.listen, &args.retention, &data_dir, &env).await?;
         let addr = server.local_addr();
         // The in-process agent always sends to this server with its key, whatever a
         // datadog.yaml kept from a Datadog Agent says.

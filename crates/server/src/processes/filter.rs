@@ -5,7 +5,8 @@
 //!   within one of them. Terms need at least 2 characters besides `*`.
 //! - `key:value` matches the process's tags: `host`, `user`, `command`, `service`, `env`,
 //!   `version`, `container_id` and the host tags (keys and values ignore case).
-//! - `@field:>N`, `@field:[a TO b]` compare a numeric field (`@cpu:>50`, `@rss:>1e9`).
+//! - `@field:>N`, `@field:[a TO b]` compare a numeric field (`@cpu:>50`,
+//!   `@rss:>1000000000`); durations (`100ms`) belong to spans and are an error here.
 
 use dogwatch_search::{Bound, CmpOp, Matcher, ParseError, Pattern, Query, Text, range_contains, wildcard_match};
 
@@ -46,6 +47,23 @@ impl ProcessFilter {
                 }
                 Query::Compare { key, .. } | Query::Range { key, .. } => {
                     let name = key.strip_prefix('@').unwrap_or(key);
+                    let has_duration = match term {
+                        Query::Compare { value, .. } => value.is_duration(),
+                        Query::Range { low, high, .. } => {
+                            [low, high].iter().any(|b| b.number().is_some_and(|n| n.is_duration()))
+                        }
+                        _ => false,
+                    };
+                    if has_duration {
+                        let position = find_term(text, key);
+                        return Err(ParseError {
+                            message: format!(
+                                "`{key}` at character {position} is compared with a duration; process fields are plain numbers (CPU in percent, memory in bytes)"
+                            ),
+                            position,
+                            len: key.chars().count(),
+                        });
+                    }
                     if !Field::from_name(name).is_some_and(Field::is_numeric) {
                         let position = find_term(text, key);
                         return Err(ParseError {

@@ -390,7 +390,9 @@ impl Selection<'_> {
                 .then_with(|| pid(&a.1).cmp(&pid(&b.1)))
         };
         let end = request.offset.saturating_add(request.limit).min(keyed.len());
-        if end < keyed.len() && end > 0 {
+        if end == 0 {
+            keyed.clear();
+        } else if end < keyed.len() {
             keyed.select_nth_unstable_by(end - 1, order);
             keyed.truncate(end);
         }
