@@ -2,7 +2,8 @@
 //! way the Live Processes page does. Prints p50/p95/max per query in milliseconds.
 //!
 //! Run: `cargo bench -p dogwatch-server --bench process_query` (add `-- --json` for JSON, or
-//! `-- --hosts N --per-host M --iterations K`).
+//! `-- --hosts N --per-host M --iterations K`, or `-- --only facets` for the queries whose
+//! name contains `facets`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -151,6 +152,11 @@ fn main() {
     let per_host = arg(&args, "--per-host", 500);
     let iterations = arg(&args, "--iterations", 50);
     let json = args.iter().any(|a| a == "--json");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let started = Instant::now();
@@ -226,6 +232,9 @@ fn main() {
 
     let mut results = Vec::new();
     for (name, run) in &cases {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let mut times = Vec::with_capacity(iterations);
         let mut out = 0;
         for _ in 0..iterations {

@@ -234,7 +234,7 @@ impl Matcher for SnapshotMatcher<'_> {
     type Item = usize;
 
     fn text(&self, &i: &usize, text: &Text) -> bool {
-        let haystack = &self.index().haystacks[i];
+        let haystack = self.index().haystack(i);
         match self.texts.iter().find(|(leaf, _)| std::ptr::eq(*leaf, text)) {
             Some((_, needle)) => needle.matches(haystack),
             None => TextNeedle::new(text).matches(haystack),
@@ -245,7 +245,7 @@ impl Matcher for SnapshotMatcher<'_> {
         let Some((_, hits)) = self.tags.iter().find(|(leaf, _)| std::ptr::eq(*leaf, value)) else {
             return false;
         };
-        self.index().tags[i].iter().any(|&id| hits[id as usize])
+        self.index().tags(i).iter().any(|&id| hits[id as usize])
     }
 
     fn compare(&self, &i: &usize, key: &str, op: CmpOp, value: f64) -> bool {

@@ -26,14 +26,23 @@ pub struct TagEntry {
 /// A snapshot's search index.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessIndex {
-    /// Per process: `command line \0 exe \0 cwd`, lower-cased.
-    pub haystacks: Vec<String>,
+    /// Every process's `command line \0 exe \0 cwd`, lower-cased, one after another in one
+    /// string; process `i`'s is `haystack[haystack_starts[i]..haystack_starts[i + 1]]`.
+    haystack: String,
+    haystack_starts: Vec<u32>,
     /// Per process: the command line as shown (`[name]` for kernel-less argv).
     pub command_lines: Vec<String>,
-    /// Per process: its tag ids, including `host:` and `container_id:`.
-    pub tags: Vec<Vec<u32>>,
+    /// Every process's tag ids (including `host:` and `container_id:`) one after another;
+    /// process `i`'s are `tag_ids[tag_starts[i]..tag_starts[i + 1]]`. One allocation keeps a
+    /// scan over 100,000 processes in cache.
+    tag_ids: Vec<u32>,
+    tag_starts: Vec<u32>,
     /// The snapshot's distinct tags; a tag id indexes this.
     pub dictionary: Vec<TagEntry>,
+    /// The snapshot's distinct tag keys.
+    pub keys: Vec<String>,
+    /// Per tag id: its key's index in `keys`.
+    pub key_of: Vec<u32>,
 }
 
 impl ProcessIndex {
@@ -55,44 +64,72 @@ impl ProcessIndex {
             id
         };
         let host_tag = format!("host:{hostname}");
-        let mut haystacks = Vec::with_capacity(processes.len());
+        let mut haystack = String::new();
+        let mut haystack_starts = Vec::with_capacity(processes.len() + 1);
+        haystack_starts.push(0);
         let mut command_lines = Vec::with_capacity(processes.len());
-        let mut tags = Vec::with_capacity(processes.len());
+        let mut tag_ids = Vec::with_capacity(processes.len() * 8);
+        let mut tag_starts = Vec::with_capacity(processes.len() + 1);
+        tag_starts.push(0);
         for p in processes {
             let command = command_line(p);
-            let mut haystack = String::with_capacity(command.len() + p.exe.len() + p.cwd.len() + 2);
             haystack.push_str(&command.to_lowercase());
             haystack.push(FIELD_SEPARATOR);
             haystack.push_str(&p.exe.to_lowercase());
             haystack.push(FIELD_SEPARATOR);
             haystack.push_str(&p.cwd.to_lowercase());
-            haystacks.push(haystack);
+            haystack_starts.push(haystack.len() as u32);
             command_lines.push(command);
 
-            let mut own = Vec::with_capacity(p.tags.len() + 2);
-            own.push(id_of(&host_tag));
+            let start = tag_ids.len();
+            tag_ids.push(id_of(&host_tag));
             if let Some(container) = &p.container_id {
-                own.push(id_of(&format!("container_id:{container}")));
+                tag_ids.push(id_of(&format!("container_id:{container}")));
             }
             for tag in &p.tags {
                 let id = id_of(tag);
-                if !own.contains(&id) {
-                    own.push(id);
+                if !tag_ids[start..].contains(&id) {
+                    tag_ids.push(id);
                 }
             }
-            tags.push(own);
+            tag_starts.push(tag_ids.len() as u32);
         }
+        let mut key_ids: HashMap<&str, u32> = HashMap::default();
+        let mut keys = Vec::new();
+        let key_of = dictionary
+            .iter()
+            .map(|e| {
+                *key_ids.entry(e.key.as_str()).or_insert_with(|| {
+                    keys.push(e.key.clone());
+                    keys.len() as u32 - 1
+                })
+            })
+            .collect();
         ProcessIndex {
-            haystacks,
+            haystack,
+            haystack_starts,
             command_lines,
-            tags,
+            tag_ids,
+            tag_starts,
             dictionary,
+            keys,
+            key_of,
         }
+    }
+
+    /// What free text searches in process `i`: `command line \0 exe \0 cwd`, lower-cased.
+    pub fn haystack(&self, i: usize) -> &str {
+        &self.haystack[self.haystack_starts[i] as usize..self.haystack_starts[i + 1] as usize]
+    }
+
+    /// The tag ids of process `i`.
+    pub fn tags(&self, i: usize) -> &[u32] {
+        &self.tag_ids[self.tag_starts[i] as usize..self.tag_starts[i + 1] as usize]
     }
 
     /// The first value of tag `key` on process `i`.
     pub fn tag_value(&self, i: usize, key: &str) -> Option<u32> {
-        self.tags[i]
+        self.tags(i)
             .iter()
             .copied()
             .find(|&id| self.dictionary[id as usize].key == key)

@@ -431,20 +431,41 @@ impl Selection<'_> {
     pub fn facets(&self, keys: Option<&[String]>, limit: usize) -> Vec<Facet> {
         let pairs: Vec<(&Arc<Snapshot>, &Vec<u32>)> = self.view.snapshots.iter().zip(&self.hits).collect();
         let partial = parallel::map(&pairs, self.total(), |(s, hits)| snapshot_facets(s, hits));
-        let mut counts: HashMap<&str, HashMap<&str, usize>> = HashMap::default();
-        let mut with_key: HashMap<&str, usize> = HashMap::default();
-        for (values, keys) in partial {
-            for (key, value, n) in values {
-                *counts.entry(key).or_default().entry(value).or_default() += n;
+        // One slot per key (looked up once per host and key), then one map of values per key.
+        let mut slots: HashMap<&str, usize> = HashMap::default();
+        let mut per_key: Vec<(HashMap<&str, usize>, usize)> = Vec::new();
+        for (s, (values, with_key)) in pairs.iter().map(|(s, _)| s).zip(partial) {
+            let index = &s.index;
+            let local_slots: Vec<usize> = index
+                .keys
+                .iter()
+                .map(|k| {
+                    *slots.entry(k.as_str()).or_insert_with(|| {
+                        per_key.push((HashMap::default(), 0));
+                        per_key.len() - 1
+                    })
+                })
+                .collect();
+            for (k, n) in with_key.into_iter().enumerate() {
+                per_key[local_slots[k]].1 += n;
             }
-            for (key, n) in keys {
-                *with_key.entry(key).or_default() += n;
+            for (id, n) in values {
+                let entry = &index.dictionary[id as usize];
+                let slot = local_slots[index.key_of[id as usize] as usize];
+                *per_key[slot].0.entry(entry.value.as_str()).or_default() += n;
             }
         }
+        let counts: HashMap<&str, &HashMap<&str, usize>> =
+            slots.iter().map(|(k, slot)| (*k, &per_key[*slot].0)).collect();
+        let with_key: HashMap<&str, usize> = slots.iter().map(|(k, slot)| (*k, per_key[*slot].1)).collect();
         let keys: Vec<String> = match keys {
             Some(keys) => keys.to_vec(),
             None => {
-                let mut others: Vec<&str> = counts.keys().copied().filter(|k| !DEFAULT_FACETS.contains(k)).collect();
+                let mut others: Vec<&str> = with_key
+                    .iter()
+                    .filter(|(k, n)| **n > 0 && !DEFAULT_FACETS.contains(k))
+                    .map(|(k, _)| *k)
+                    .collect();
                 others.sort_unstable();
                 DEFAULT_FACETS.iter().copied().chain(others).map(String::from).collect()
             }
@@ -605,27 +626,17 @@ impl Selection<'_> {
     }
 }
 
-/// One snapshot's facet counts: `(key, value, processes)` for every tag among `hits`, and
-/// `(key, processes with the key)`.
-#[allow(clippy::type_complexity)]
-fn snapshot_facets<'a>(s: &'a Snapshot, hits: &[u32]) -> (Vec<(&'a str, &'a str, usize)>, Vec<(&'a str, usize)>) {
-    let dictionary = &s.index.dictionary;
-    // The snapshot's keys as small integers, to count each process once per key.
-    let mut key_ids: HashMap<&str, u32> = HashMap::default();
-    let entry_key: Vec<u32> = dictionary
-        .iter()
-        .map(|e| {
-            let next = key_ids.len() as u32;
-            *key_ids.entry(e.key.as_str()).or_insert(next)
-        })
-        .collect();
-    let mut per_value = vec![0usize; dictionary.len()];
-    let mut per_key = vec![0usize; key_ids.len()];
-    let mut last_process = vec![u32::MAX; key_ids.len()];
+/// One snapshot's facet counts: `(tag id, processes)` for every tag among `hits`, and per key
+/// (as indexed in the snapshot's `keys`) the processes that have it.
+fn snapshot_facets(s: &Snapshot, hits: &[u32]) -> (Vec<(u32, usize)>, Vec<usize>) {
+    let index = &s.index;
+    let mut per_value = vec![0usize; index.dictionary.len()];
+    let mut per_key = vec![0usize; index.keys.len()];
+    let mut last_process = vec![u32::MAX; index.keys.len()];
     for &i in hits {
-        for &id in &s.index.tags[i as usize] {
+        for &id in index.tags(i as usize) {
             per_value[id as usize] += 1;
-            let k = entry_key[id as usize] as usize;
+            let k = index.key_of[id as usize] as usize;
             if last_process[k] != i {
                 last_process[k] = i;
                 per_key[k] += 1;
@@ -636,10 +647,9 @@ fn snapshot_facets<'a>(s: &'a Snapshot, hits: &[u32]) -> (Vec<(&'a str, &'a str,
         .into_iter()
         .enumerate()
         .filter(|(_, n)| *n > 0)
-        .map(|(id, n)| (dictionary[id].key.as_str(), dictionary[id].value.as_str(), n))
+        .map(|(id, n)| (id as u32, n))
         .collect();
-    let keys = key_ids.into_iter().map(|(key, k)| (key, per_key[k as usize])).collect();
-    (values, keys)
+    (values, per_key)
 }
 
 /// One snapshot's groups: the values of `by` (absent keys as `None`) and the accumulated
@@ -661,7 +671,7 @@ fn snapshot_groups<'a>(
     let mut key = vec![None; by.len()];
     for &i in hits {
         key.iter_mut().for_each(|k| *k = None);
-        for &id in &index.tags[i as usize] {
+        for &id in index.tags(i as usize) {
             if let Some(pos) = slot[id as usize]
                 && key[pos].is_none()
             {
