@@ -95,3 +95,18 @@ pub async fn termination_signal() {
         }
     });
 }
+
+/// A table's width when standard output is not a terminal.
+pub const FALLBACK_TABLE_WIDTH: u16 = 160;
+
+/// A condensed table that fits the terminal, or [`FALLBACK_TABLE_WIDTH`] columns when piped.
+pub fn terminal_table() -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(FALLBACK_TABLE_WIDTH); // Not a terminal: keep lines readable in a file or pager.
+    }
+    table
+}

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::CellAlignment;
 use dogwatch_agent::config::{AgentConfig, Environment};
 use dogwatch_agent::hostname::HostIdentity;
 use dogwatch_agent::process::HostPaths;
@@ -12,8 +12,6 @@ use dogwatch_agent::process::runner::{build_collector, chunk_payloads, intervals
 use dogwatch_agent::status::{format_time, human_bytes, human_duration};
 use dogwatch_model::ProcessPayload;
 
-/// The table's width when standard output is not a terminal.
-const FALLBACK_WIDTH: u16 = 160;
 /// Command lines longer than this are cut in the table (`--json` has them whole).
 const COMMAND_MAX_CHARS: usize = 200;
 
@@ -67,13 +65,7 @@ fn print_table(payloads: &[ProcessPayload]) {
                 .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
         )
     );
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if table.width().is_none() {
-        table.set_width(FALLBACK_WIDTH); // Not a terminal: keep lines readable in a file or pager.
-    }
+    let mut table = crate::support::terminal_table();
     table.set_header([
         "PID",
         "PPID",

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::CellAlignment;
 use dogwatch_agent::status::human_duration;
 use dogwatch_model::human_bytes;
 use serde_json::Value;
@@ -12,8 +12,6 @@ use serde_json::Value;
 use crate::PsArgs;
 use crate::support;
 
-/// The table's width when standard output is not a terminal.
-const FALLBACK_WIDTH: u16 = 160;
 /// Command lines longer than this are cut in the table (`--json` has them whole).
 const COMMAND_MAX_CHARS: usize = 200;
 
@@ -91,23 +89,12 @@ fn group_sort(sort: &str) -> String {
     }
 }
 
-fn new_table() -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if table.width().is_none() {
-        table.set_width(FALLBACK_WIDTH); // Not a terminal: keep lines readable in a file or pager.
-    }
-    table
-}
-
 fn number(value: &Value) -> f64 {
     value.as_f64().unwrap_or(0.0)
 }
 
 fn print_processes(body: &Value) {
-    let mut table = new_table();
+    let mut table = support::terminal_table();
     table.set_header(["HOST", "PID", "USER", "CPU%", "RSS", "THR", "S", "AGE", "COMMAND"]);
     let now_ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -153,7 +140,7 @@ fn age(seconds: u64) -> String {
 
 fn print_groups(body: &Value, by: &str) {
     let keys: Vec<&str> = by.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
-    let mut table = new_table();
+    let mut table = support::terminal_table();
     let mut header: Vec<String> = keys.iter().map(|k| k.to_uppercase()).collect();
     header.extend(
         [
