@@ -38,13 +38,22 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/ui/processes/snapshot", get(snapshot))
 }
 
-/// Every known host with its staleness.
-pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError> {
+/// Runs a store read on the blocking pool; `what` names it in the error.
+pub(crate) async fn read_store<T: Send + 'static>(
+    state: &AppState,
+    what: &str,
+    read: impl FnOnce(&dyn dogwatch_store::Store) -> Result<T, dogwatch_store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
     let store = state.store.clone();
-    let records = tokio::task::spawn_blocking(move || store.hosts())
+    tokio::task::spawn_blocking(move || read(store.as_ref()))
         .await
         .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("cannot read hosts: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
+}
+
+/// Every known host with its staleness.
+pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError> {
+    let records = read_store(state, "hosts", |store| store.hosts()).await?;
     let now = now_ms();
     let mut live: std::collections::HashMap<String, LiveHostSummary> = state
         .live

@@ -66,6 +66,12 @@ impl Snapshot {
         }
     }
 
+    /// Whether this snapshot stays over run `run_id` arriving at `now_ms`: it is the same or a
+    /// newer run and not stale (a stale one yields, for an agent restarted with its clock back).
+    pub fn outranks(&self, run_id: u64, now_ms: i64) -> bool {
+        run_id <= self.run_id && !self.is_stale(now_ms)
+    }
+
     /// Whether the agent has missed [`STALE_AFTER_INTERVALS`] runs.
     pub fn is_stale(&self, now_ms: i64) -> bool {
         // A real-time agent falls back to its standard interval (at most 10 s by default)
@@ -150,9 +156,10 @@ impl LiveProcesses {
     pub fn apply(&self, payload: ProcessPayload, received_at_ms: i64) -> Applied {
         let mut hosts = self.hosts.lock().expect("live lock");
         let state = hosts.entry(payload.host.hostname.clone()).or_default();
-        if let Some(current) = &state.snapshot
-            && payload.run_id <= current.run_id
-            && !current.is_stale(received_at_ms)
+        if state
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.outranks(payload.run_id, received_at_ms))
         {
             return Applied::Outdated;
         }
@@ -171,6 +178,8 @@ impl LiveProcesses {
             return Applied::Pending;
         }
         let chunks = state.pending.take().expect("pending run").chunks;
+        // Indexing takes a while for a big host: do it without holding every host's lock.
+        drop(hosts);
         let processes = chunks.into_iter().flatten().flatten().collect();
         let run = RunInfo {
             run_id: payload.run_id,
@@ -179,7 +188,18 @@ impl LiveProcesses {
             interval_s: payload.interval_s,
             realtime: payload.realtime,
         };
-        state.snapshot = Some(Arc::new(Snapshot::new(payload.host, run, processes)));
+        let snapshot = Arc::new(Snapshot::new(payload.host, run, processes));
+        let mut hosts = self.hosts.lock().expect("live lock");
+        let state = hosts.entry(snapshot.host.hostname.clone()).or_default();
+        // Another run of this host may have completed meanwhile; the newer one stays.
+        if state
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.outranks(snapshot.run_id, received_at_ms))
+        {
+            return Applied::Outdated;
+        }
+        state.snapshot = Some(snapshot);
         Applied::Completed
     }
 

@@ -18,12 +18,13 @@ use dogwatch_store::{ProcessKey, ProcessSampleQuery, SeenProcess, SeenProcessQue
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::read_store;
 use crate::error::ApiError;
 use crate::intake::ApiKeyAuth;
 use crate::keys::now_ms;
 use crate::live::Snapshot;
 use crate::processes::fields::command_line;
-use crate::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest};
+use crate::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest, Selection};
 use crate::processes::{Field, LiveView, ProcessFilter};
 
 /// Rows a list returns when `limit` is not given.
@@ -55,8 +56,8 @@ struct Params(HashMap<String, String>);
 
 impl Params {
     fn parse(raw: Option<String>) -> Result<Params, ApiError> {
-        let raw = raw.unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(&raw)?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("the query string cannot be decoded: {e}")))?;
         Ok(Params(pairs.into_iter().collect()))
     }
 
@@ -110,41 +111,6 @@ impl Params {
     }
 }
 
-/// Decodes `a=1&b=x%20y` (with `+` as space).
-fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
-    let decode = |s: &str| -> Result<String, ApiError> {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    let hex = bytes
-                        .get(i + 1..i + 3)
-                        .and_then(|h| std::str::from_utf8(h).ok())
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                        .ok_or_else(|| {
-                            ApiError::bad_request(format!("bad percent-encoding in the query string: {s:?}"))
-                        })?;
-                    out.push(hex);
-                    i += 2;
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8(out).map_err(|_| ApiError::bad_request("the query string is not UTF-8"))
-    };
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(k)?, decode(v)?))
-        })
-        .collect()
-}
-
 fn parse_field(param: &str, text: &str, allowed: fn(Field) -> bool, what: &str) -> Result<Field, ApiError> {
     Field::from_name(text).filter(|f| allowed(*f)).ok_or_else(|| {
         ApiError::bad_request(format!(
@@ -174,11 +140,23 @@ fn group_keys(param: &str, keys: Vec<String>) -> Result<Vec<String>, ApiError> {
     Ok(keys)
 }
 
-/// Runs a query off the async threads: scanning 100,000 processes takes milliseconds.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("the query task failed: {e}")))
+/// Renews the watch `filter` implies, then runs `work` over the processes it selects on the
+/// fresh hosts, off the async threads (scanning 100,000 processes takes milliseconds).
+/// Returns the answer's common fields (see [`view_meta`]) and what `work` made.
+async fn live_query<T: Send + 'static>(
+    state: &AppState,
+    filter: ProcessFilter,
+    work: impl FnOnce(Selection<'_>) -> T + Send + 'static,
+) -> Result<(serde_json::Map<String, Value>, T), ApiError> {
+    let until = watch(state, &filter);
+    let view = LiveView::new(&state.live, now_ms());
+    let (view, result) = tokio::task::spawn_blocking(move || {
+        let result = work(view.select(&filter));
+        (view, result)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the query task failed: {e}")))?;
+    Ok((view_meta(&view, until), result))
 }
 
 /// Renews the watch for the hosts `filter` names, or for every host.
@@ -247,14 +225,7 @@ async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Re
         columns,
     };
     let (offset, limit) = (request.offset, request.limit);
-    let until = watch(&state, &filter);
-    let view = LiveView::new(&state.live, now_ms());
-    let (view, page) = blocking(move || {
-        let page = view.select(&filter).list(&request);
-        (view, page)
-    })
-    .await?;
-    let mut meta = view_meta(&view, until);
+    let (mut meta, page) = live_query(&state, filter, move |selection| selection.list(&request)).await?;
     meta.insert("offset".into(), json!(offset));
     meta.insert("limit".into(), json!(limit));
     merge(meta, page)
@@ -266,15 +237,13 @@ async fn facets(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
     let filter = params.filter("query")?;
     let keys = params.list("keys").filter(|k| !k.is_empty());
     let limit = params.number("limit", 10usize, Some(1000))?;
-    let until = watch(&state, &filter);
-    let view = LiveView::new(&state.live, now_ms());
-    let (view, body) = blocking(move || {
-        let selection = view.select(&filter);
-        let body = json!({ "total": selection.total(), "facets": selection.facets(keys.as_deref(), limit) });
-        (view, body)
-    })
+    let (meta, body) = live_query(
+        &state,
+        filter,
+        move |selection| json!({ "total": selection.total(), "facets": selection.facets(keys.as_deref(), limit) }),
+    )
     .await?;
-    merge(view_meta(&view, until), body)
+    merge(meta, body)
 }
 
 /// `GET /api/ui/processes/groups?query=&by=command,user&metrics=cpu,rss&sort=count|avg:cpu&limit=100`
@@ -314,14 +283,8 @@ async fn groups(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
         order,
         limit: params.number("limit", DEFAULT_LIST_LIMIT, Some(MAX_LIMIT))?,
     };
-    let until = watch(&state, &filter);
-    let view = LiveView::new(&state.live, now_ms());
-    let (view, groups) = blocking(move || {
-        let groups = view.select(&filter).group_by(&request);
-        (view, groups)
-    })
-    .await?;
-    merge(view_meta(&view, until), groups)
+    let (meta, groups) = live_query(&state, filter, move |selection| selection.group_by(&request)).await?;
+    merge(meta, groups)
 }
 
 /// `GET /api/ui/processes/scatter?query=&x=cpu&y=rss&agg=avg&by=command&limit=1000`
@@ -343,15 +306,8 @@ async fn scatter(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) ->
         by,
         limit: params.number("limit", 1000usize, Some(MAX_LIMIT))?,
     };
-    let until = watch(&state, &filter);
-    let view = LiveView::new(&state.live, now_ms());
     let (x, y, by) = (request.x.name(), request.y.name(), request.by.clone());
-    let (view, scatter) = blocking(move || {
-        let scatter = view.select(&filter).scatter(&request);
-        (view, scatter)
-    })
-    .await?;
-    let mut meta = view_meta(&view, until);
+    let (mut meta, scatter) = live_query(&state, filter, move |selection| selection.scatter(&request)).await?;
     meta.insert("x".into(), json!(x));
     meta.insert("y".into(), json!(y));
     meta.insert("by".into(), json!(by));
@@ -422,7 +378,6 @@ async fn detail(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
     let (record, live_at, first_seen, last_seen) = match &live {
         Some((s, i)) => (s.processes[*i].clone(), Some(s.collected_at_ms), None, None),
         None => {
-            let store = state.store.clone();
             let query = SeenProcessQuery {
                 from_ms: 0,
                 to_ms: i64::MAX,
@@ -430,10 +385,8 @@ async fn detail(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
                 pid: Some(pid),
                 limit: None,
             };
-            let lives: Vec<SeenProcess> = tokio::task::spawn_blocking(move || store.seen_processes(&query))
-                .await
-                .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
-                .map_err(|e| ApiError::internal(format!("cannot read process history: {e}")))?;
+            let lives: Vec<SeenProcess> =
+                read_store(&state, "process history", move |store| store.seen_processes(&query)).await?;
             let life = lives
                 .into_iter()
                 .filter(|l| start.is_none_or(|t| t == l.key.create_time_ms))
@@ -456,17 +409,13 @@ async fn detail(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
         pid,
         create_time_ms: record.create_time_ms,
     };
-    let store = state.store.clone();
     let query = ProcessSampleQuery {
         key,
         from_ms,
         to_ms,
         max_points: Some(points),
     };
-    let samples = tokio::task::spawn_blocking(move || store.process_samples(&query))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("cannot read process history: {e}")))?;
+    let samples = read_store(&state, "process history", move |store| store.process_samples(&query)).await?;
     Ok(Json(json!({
         "process": process_json(&host, &record),
         "live": live_at.is_some(),
@@ -587,7 +536,6 @@ async fn list_v2(
             });
         }
     }
-    let store = state.store.clone();
     let query = SeenProcessQuery {
         from_ms,
         to_ms,
@@ -595,10 +543,7 @@ async fn list_v2(
         pid: None,
         limit: None,
     };
-    let history = tokio::task::spawn_blocking(move || store.seen_processes(&query))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("cannot read process history: {e}")))?;
+    let history = read_store(&state, "process history", move |store| store.seen_processes(&query)).await?;
     let past: Vec<Found> = history
         .into_iter()
         .filter(|l| !live_keys.contains(&(l.key.host.clone(), l.key.pid, l.key.create_time_ms)))

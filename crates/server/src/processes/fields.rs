@@ -156,7 +156,18 @@ impl Field {
 
     /// Whether the field is a number (can be compared, aggregated and plotted).
     pub fn is_numeric(self) -> bool {
-        self.number(&EMPTY_RECORD).is_some()
+        !matches!(
+            self,
+            Field::Host
+                | Field::User
+                | Field::Name
+                | Field::Command
+                | Field::Exe
+                | Field::Cwd
+                | Field::State
+                | Field::ContainerId
+                | Field::Tags
+        )
     }
 
     /// Whether the field can be sorted on.
@@ -267,12 +278,13 @@ impl Field {
             Field::Nice => Value::from(p.nice),
             Field::ContainerId => p.container_id.as_deref().map_or(Value::Null, Value::from),
             Field::Tags => Value::from(p.tags.clone()),
-            Field::Cpu | Field::CpuUser | Field::CpuSystem => {
-                Value::from(round2(self.number(p).expect("numeric field")))
-            }
-            Field::ReadBytes | Field::WriteBytes | Field::ReadOps | Field::WriteOps => {
-                Value::from(round2(self.number(p).expect("numeric field")))
-            }
+            Field::Cpu
+            | Field::CpuUser
+            | Field::CpuSystem
+            | Field::ReadBytes
+            | Field::WriteBytes
+            | Field::ReadOps
+            | Field::WriteOps => Value::from(round2(self.number(p).expect("numeric field"))),
         }
     }
 }
@@ -291,39 +303,6 @@ pub fn command_line(p: &ProcessRecord) -> String {
         p.cmdline.join(" ")
     }
 }
-
-/// A record whose fields are all empty, to ask [`Field::number`] whether a field is numeric.
-static EMPTY_RECORD: ProcessRecord = ProcessRecord {
-    pid: 0,
-    ppid: 0,
-    pgroup: 0,
-    user: String::new(),
-    uid: 0,
-    gid: 0,
-    name: String::new(),
-    cmdline: Vec::new(),
-    exe: String::new(),
-    cwd: String::new(),
-    state: String::new(),
-    create_time_ms: 0,
-    cpu_user_pct: 0.0,
-    cpu_system_pct: 0.0,
-    cpu_total_pct: 0.0,
-    rss: 0,
-    vms: 0,
-    swap: 0,
-    threads: 0,
-    open_fds: 0,
-    io_read_ops_rate: 0.0,
-    io_write_ops_rate: 0.0,
-    io_read_bytes_rate: 0.0,
-    io_write_bytes_rate: 0.0,
-    ctx_switches_voluntary: 0,
-    ctx_switches_involuntary: 0,
-    nice: 0,
-    container_id: None,
-    tags: Vec::new(),
-};
 
 #[cfg(test)]
 mod tests {

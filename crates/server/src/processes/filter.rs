@@ -168,11 +168,6 @@ impl ProcessFilter {
             .map(|i| i as u32)
             .collect()
     }
-
-    /// Whether process `i` of `snapshot` matches.
-    pub fn matches(&self, snapshot: &Snapshot, i: usize) -> bool {
-        self.query.matches(&self.prepare(snapshot), &i)
-    }
 }
 
 /// Where `term` first appears in `text` as a whole word (or anywhere), in characters.

@@ -126,12 +126,4 @@ impl ProcessIndex {
     pub fn tags(&self, i: usize) -> &[u32] {
         &self.tag_ids[self.tag_starts[i] as usize..self.tag_starts[i + 1] as usize]
     }
-
-    /// The first value of tag `key` on process `i`.
-    pub fn tag_value(&self, i: usize, key: &str) -> Option<u32> {
-        self.tags(i)
-            .iter()
-            .copied()
-            .find(|&id| self.dictionary[id as usize].key == key)
-    }
 }

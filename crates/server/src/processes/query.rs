@@ -455,15 +455,12 @@ impl Selection<'_> {
                 *per_key[slot].0.entry(entry.value.as_str()).or_default() += n;
             }
         }
-        let counts: HashMap<&str, &HashMap<&str, usize>> =
-            slots.iter().map(|(k, slot)| (*k, &per_key[*slot].0)).collect();
-        let with_key: HashMap<&str, usize> = slots.iter().map(|(k, slot)| (*k, per_key[*slot].1)).collect();
         let keys: Vec<String> = match keys {
             Some(keys) => keys.to_vec(),
             None => {
-                let mut others: Vec<&str> = with_key
+                let mut others: Vec<&str> = slots
                     .iter()
-                    .filter(|(k, n)| **n > 0 && !DEFAULT_FACETS.contains(k))
+                    .filter(|(k, slot)| per_key[**slot].1 > 0 && !DEFAULT_FACETS.contains(k))
                     .map(|(k, _)| *k)
                     .collect();
                 others.sort_unstable();
@@ -473,9 +470,9 @@ impl Selection<'_> {
         let total = self.total();
         keys.into_iter()
             .map(|key| {
-                let mut values: Vec<(&str, usize)> = counts
-                    .get(key.as_str())
-                    .map(|values| values.iter().map(|(v, n)| (*v, *n)).collect())
+                let slot = slots.get(key.as_str()).map(|slot| &per_key[*slot]);
+                let mut values: Vec<(&str, usize)> = slot
+                    .map(|(values, _)| values.iter().map(|(v, n)| (*v, *n)).collect())
                     .unwrap_or_default();
                 let order = |a: &(&str, usize), b: &(&str, usize)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
                 let other_values = values.len().saturating_sub(limit);
@@ -491,7 +488,7 @@ impl Selection<'_> {
                         count,
                     })
                     .collect();
-                let missing = total - with_key.get(key.as_str()).copied().unwrap_or(0).min(total);
+                let missing = total - slot.map_or(0, |(_, with_key)| *with_key).min(total);
                 Facet {
                     key,
                     values,
