@@ -39,6 +39,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// A 409 with this message: the request conflicts with what is stored (e.g. a name taken).
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+
     /// A 400 for a search query that does not parse: the body also carries
     /// `"query_error": {"parameter", "message", "position", "length"}` (positions in characters) so a UI can
     /// underline the problem.

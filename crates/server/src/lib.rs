@@ -2,7 +2,8 @@
 //!
 //! This crate owns the HTTP side of a dogwatch deployment: API keys ([`keys`]), the
 //! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), the live
-//! process state ([`live`]), the query API ([`api`]) and the pages a browser gets
+//! process state ([`live`]), the query API ([`api`]), the views users save in the web UI
+//! ([`views_api`]) and the pages a browser gets
 //! ([`pages`]). It keeps data through the
 //! `dogwatch-store` trait and must never read the host it runs on (no /proc): everything
 //! it knows arrives from agents.
@@ -16,6 +17,7 @@ pub mod live;
 pub mod pages;
 pub mod process_api;
 pub mod processes;
+pub mod views_api;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -129,6 +131,7 @@ impl Server {
             .merge(intake::routes(state.clone()))
             .merge(api::routes())
             .merge(process_api::routes())
+            .merge(views_api::routes())
             .merge(pages::routes())
             .with_state(state)
     }

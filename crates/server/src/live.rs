@@ -113,6 +113,10 @@ pub struct LiveHostSummary {
     pub stale: bool,
     /// Whether its agent was in real-time mode.
     pub realtime: bool,
+    /// The host's logical CPUs, as its agent reported them.
+    pub cpu_count: u32,
+    /// The host's total memory in bytes, as its agent reported it.
+    pub memory_total: u64,
 }
 
 /// Why a chunk was not applied.
@@ -237,6 +241,8 @@ impl LiveProcesses {
                 collected_at_ms: s.collected_at_ms,
                 stale: s.is_stale(now_ms),
                 realtime: s.realtime,
+                cpu_count: s.host.cpu_count,
+                memory_total: s.host.memory_total,
             })
             .collect();
         summaries.sort_by(|a, b| a.hostname.cmp(&b.hostname));

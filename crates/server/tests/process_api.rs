@@ -316,7 +316,7 @@ async fn facets_groups_and_scatter() {
     let (_, each) = get(&server.base, "/api/ui/processes/scatter?by=none&query=postgres", None).await;
     assert_eq!(
         each["points"],
-        json!([{"group": {"host": "db-1", "pid": 20}, "x": 12.0, "y": (300u64 << 20) as f64, "count": 1}])
+        json!([{"group": {"host": "db-1", "pid": 20, "start": 1_700_000_000_020i64}, "x": 12.0, "y": (300u64 << 20) as f64, "count": 1}])
     );
 }
 

@@ -15,6 +15,15 @@ pub enum StoreError {
         /// The SQLite error.
         source: rusqlite::Error,
     },
+    /// A saved view would take a name that another view of the same page already has
+    /// (names are compared ignoring ASCII case).
+    #[error("a saved view named {name:?} already exists on page {page:?}")]
+    NameTaken {
+        /// The page.
+        page: String,
+        /// The name asked for.
+        name: String,
+    },
     /// A read or write failed.
     #[error("store operation failed: {0}")]
     Sqlite(#[from] rusqlite::Error),

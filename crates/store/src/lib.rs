@@ -3,8 +3,9 @@
 //! This crate owns what the server keeps: API keys, host records, service check runs and
 //! metric points, the ids of payloads already applied (so a retried payload is stored
 //! once), and process history (each process life seen on a host, with a sample of its
-//! metrics per collection run). [`Store`] is the trait every backend implements, with coarse typed operations —
-//! never SQL strings — so that a ClickHouse backend can implement the same trait;
+//! metrics per collection run), and the views users save in the web UI. [`Store`] is the trait every backend
+//! implements, with coarse typed operations — never SQL strings — so that a ClickHouse backend can implement the
+//! same trait;
 //! [`SqliteStore`] is the embedded backend used by `dogwatch up`.
 //!
 //! It must not depend on HTTP, tokio or the agent: callers run its blocking operations on
@@ -230,6 +231,44 @@ pub struct SeenProcessQuery {
     pub limit: Option<usize>,
 }
 
+/// A view of a web UI page saved under a name: what the page shows (query, columns, grouping,
+/// visualization, …), shared by every user of the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SavedView {
+    /// The view's id; ids are never reused, even after a delete.
+    pub id: i64,
+    /// The page it belongs to, e.g. `processes`.
+    pub page: String,
+    /// Its name, unique on its page ignoring ASCII case.
+    pub name: String,
+    /// What the page restores, as the UI gave it: a JSON object.
+    pub state: serde_json::Value,
+    /// When it was created, in Unix milliseconds.
+    pub created_ms: i64,
+    /// When it was last renamed or given a new state, in Unix milliseconds.
+    pub updated_ms: i64,
+}
+
+/// A view to save (see [`Store::create_saved_view`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSavedView {
+    /// The page it belongs to.
+    pub page: String,
+    /// Its name; a name taken on the page (ignoring ASCII case) is refused.
+    pub name: String,
+    /// What the page restores: a JSON object (the caller checks that it is one).
+    pub state: serde_json::Value,
+}
+
+/// A change to a saved view (see [`Store::update_saved_view`]); `None` keeps what is there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SavedViewChange {
+    /// A new name; a name taken by another view of the page (ignoring ASCII case) is refused.
+    pub name: Option<String>,
+    /// A new state, replacing the old one whole.
+    pub state: Option<serde_json::Value>,
+}
+
 /// A storage backend.
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically, at most once per payload id.
@@ -261,6 +300,23 @@ pub trait Store: Send + Sync + 'static {
     /// it; returns how many samples and lives were deleted. Deletes in bounded batches so
     /// that writers are not held up for long.
     fn prune_process_history(&self, older_than_ms: i64) -> Result<u64, StoreError>;
+    /// The saved views of one page (of every page when `None`), ordered by name ignoring case,
+    /// then by id.
+    fn saved_views(&self, page: Option<&str>) -> Result<Vec<SavedView>, StoreError>;
+    /// Saves a new view, created and updated at `now_ms`. A name already taken on its page
+    /// (ignoring ASCII case) is [`StoreError::NameTaken`].
+    fn create_saved_view(&self, view: &NewSavedView, now_ms: i64) -> Result<SavedView, StoreError>;
+    /// Renames a saved view and/or replaces its state, setting its update time to `now_ms`;
+    /// `None` when there is no view with this id. A name taken by another view of the same
+    /// page (ignoring ASCII case) is [`StoreError::NameTaken`] and changes nothing.
+    fn update_saved_view(
+        &self,
+        id: i64,
+        change: &SavedViewChange,
+        now_ms: i64,
+    ) -> Result<Option<SavedView>, StoreError>;
+    /// Deletes a saved view; `false` when there was none with this id.
+    fn delete_saved_view(&self, id: i64) -> Result<bool, StoreError>;
     /// Makes everything written so far durable; called at shutdown.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -8,9 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::downsample::downsample;
 use crate::{
-    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, ProcessHistoryBatch,
-    ProcessKey, ProcessSample, ProcessSampleQuery, Records, SeenProcess, SeenProcessQuery, Store, StoreError,
-    StoredCheckRun,
+    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, NewSavedView,
+    ProcessHistoryBatch, ProcessKey, ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange,
+    SeenProcess, SeenProcessQuery, Store, StoreError, StoredCheckRun,
 };
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
@@ -97,6 +97,17 @@ CREATE TABLE IF NOT EXISTS process_samples (
     PRIMARY KEY (host_id, pid, create_time_ms, ts_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS process_samples_by_ts ON process_samples (ts_ms);
+-- AUTOINCREMENT so that the id of a deleted view is never given to a new one: a page still
+-- holding the old id must not rename or delete someone else's view.
+CREATE TABLE IF NOT EXISTS saved_views (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    page TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    UNIQUE (page, name COLLATE NOCASE)
+);
 ";
 
 /// A [`Store`] in one SQLite file.
@@ -287,6 +298,40 @@ fn write_process_history(tx: &Transaction<'_>, batch: &ProcessHistoryBatch) -> r
 fn record_from_json(column: usize, text: &str) -> rusqlite::Result<ProcessRecord> {
     serde_json::from_str(text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+const SAVED_VIEW_COLUMNS: &str = "id, page, name, state, created_ms, updated_ms";
+
+/// A saved view from a row of [`SAVED_VIEW_COLUMNS`]; a state that does not parse fails the read.
+fn saved_view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedView> {
+    let state: String = r.get(3)?;
+    Ok(SavedView {
+        id: r.get(0)?,
+        page: r.get(1)?,
+        name: r.get(2)?,
+        state: serde_json::from_str(&state)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?,
+        created_ms: r.get(4)?,
+        updated_ms: r.get(5)?,
+    })
+}
+
+/// [`StoreError::NameTaken`] for a write that broke the unique (page, name) constraint of
+/// `saved_views` (the only unique constraint its writes can break), else the error itself.
+fn name_taken_or(error: rusqlite::Error, page: &str, name: &str) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+            StoreError::NameTaken {
+                page: page.to_string(),
+                name: name.to_string(),
+            }
+        }
+        e => StoreError::Sqlite(e),
+    }
+}
+
+fn state_json(state: &serde_json::Value) -> String {
+    serde_json::to_string(state).expect("a JSON value serializes")
 }
 
 impl Store for SqliteStore {
@@ -506,6 +551,71 @@ impl Store for SqliteStore {
             }
         }
         Ok(deleted)
+    }
+
+    fn saved_views(&self, page: Option<&str>) -> Result<Vec<SavedView>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SAVED_VIEW_COLUMNS} FROM saved_views WHERE (?1 IS NULL OR page = ?1)
+             ORDER BY name COLLATE NOCASE, id"
+        ))?;
+        let views = stmt.query_map([page], saved_view_from_row)?.collect::<Result<_, _>>()?;
+        Ok(views)
+    }
+
+    fn create_saved_view(&self, view: &NewSavedView, now_ms: i64) -> Result<SavedView, StoreError> {
+        let conn = self.conn();
+        let id = conn
+            .prepare_cached(
+                "INSERT INTO saved_views (page, name, state, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .insert(params![view.page, view.name, state_json(&view.state), now_ms])
+            .map_err(|e| name_taken_or(e, &view.page, &view.name))?;
+        Ok(SavedView {
+            id,
+            page: view.page.clone(),
+            name: view.name.clone(),
+            state: view.state.clone(),
+            created_ms: now_ms,
+            updated_ms: now_ms,
+        })
+    }
+
+    fn update_saved_view(
+        &self,
+        id: i64,
+        change: &SavedViewChange,
+        now_ms: i64,
+    ) -> Result<Option<SavedView>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let Some(mut view) = tx
+            .prepare_cached(&format!("SELECT {SAVED_VIEW_COLUMNS} FROM saved_views WHERE id = ?1"))?
+            .query_row([id], saved_view_from_row)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        if let Some(name) = &change.name {
+            view.name.clone_from(name);
+        }
+        if let Some(state) = &change.state {
+            view.state.clone_from(state);
+        }
+        view.updated_ms = now_ms;
+        tx.prepare_cached("UPDATE saved_views SET name = ?2, state = ?3, updated_ms = ?4 WHERE id = ?1")?
+            .execute(params![id, view.name, state_json(&view.state), now_ms])
+            .map_err(|e| name_taken_or(e, &view.page, &view.name))?;
+        tx.commit()?;
+        Ok(Some(view))
+    }
+
+    fn delete_saved_view(&self, id: i64) -> Result<bool, StoreError> {
+        let deleted = self
+            .conn()
+            .prepare_cached("DELETE FROM saved_views WHERE id = ?1")?
+            .execute([id])?;
+        Ok(deleted > 0)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

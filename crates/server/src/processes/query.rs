@@ -581,6 +581,7 @@ impl Selection<'_> {
                     let mut group = Map::new();
                     group.insert("host".into(), Value::from(s.host.hostname.as_str()));
                     group.insert("pid".into(), Value::from(p.pid));
+                    group.insert("start".into(), Value::from(p.create_time_ms));
                     ScatterPoint {
                         group,
                         x: round2(request.x.number(p).unwrap_or(0.0)),

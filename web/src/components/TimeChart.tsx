@@ -1,0 +1,59 @@
+// A small time-series chart (uPlot) for the process side panel. -1 (unreadable) is a gap.
+
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  values: number[];
+}
+
+export function TimeChart(props: { title: string; times: number[]; series: ChartSeries[]; format: (v: number) => string }) {
+  const host = useRef<HTMLDivElement>(null);
+  const readable = props.series.some((s) => s.values.some((v) => v >= 0));
+  useEffect(() => {
+    const el = host.current;
+    if (!el || !readable) return;
+    const fmt = props.format;
+    const u = new uPlot(
+      {
+        width: el.clientWidth || 520,
+        height: 120,
+        legend: { show: true, live: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [
+          { size: 28, font: "11px system-ui", grid: { stroke: "#eee" } },
+          { size: 70, font: "11px system-ui", grid: { stroke: "#eee" }, values: (_u, splits) => splits.map((v) => fmt(v)) },
+        ],
+        series: [
+          {},
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 1.5,
+            fill: s.color + "22",
+            spanGaps: false,
+            points: { show: false },
+            value: (_u: uPlot, v: number | null) => (v == null ? "—" : fmt(v)),
+          })),
+        ],
+      },
+      [props.times.map((t) => t / 1000), ...props.series.map((s) => s.values.map((v) => (v < 0 ? null : v)))],
+      el,
+    );
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 120 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+    };
+  }, [props.times, props.series, readable]);
+  return (
+    <div class="chart" data-chart={props.title}>
+      <h5>{props.title}</h5>
+      {readable ? <div ref={host} /> : <div class="none">No readable values in this range (the agent could not read them, or no history yet).</div>}
+    </div>
+  );
+}
