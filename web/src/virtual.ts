@@ -8,7 +8,7 @@ export function visibleRows(
   total: number,
   overscan = 10,
 ): { first: number; last: number } {
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
+  const first = Math.min(total, Math.max(0, Math.floor(scrollTop / rowHeight) - overscan));
   const last = Math.min(total, Math.ceil((scrollTop + viewportHeight) / rowHeight) + overscan);
   return { first, last: Math.max(first, last) };
 }

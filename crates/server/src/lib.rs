@@ -17,6 +17,7 @@ pub mod live;
 pub mod pages;
 pub mod process_api;
 pub mod processes;
+pub mod ui;
 pub mod views_api;
 
 use std::net::SocketAddr;

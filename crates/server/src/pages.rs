@@ -1,12 +1,14 @@
-//! The pages a browser gets. Until the web UI lands, `/` is a server-rendered overview of
-//! the hosts reporting to this server.
+//! The pages a browser gets: the web UI (see [`crate::ui`]) at `/`, `/processes` and
+//! `/hosts`, and its files under `/assets/`. A server built without the UI answers the page
+//! paths with a plain server-rendered overview of the hosts, saying how to build the UI.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use dogwatch_model::human_bytes;
@@ -15,13 +17,50 @@ use crate::AppState;
 use crate::api::host_views;
 use crate::error::ApiError;
 use crate::keys::now_ms;
+use crate::ui;
+
+/// The paths the UI's pages live at; each answers with the UI's `index.html`.
+pub const PAGE_PATHS: [&str; 3] = ["/", "/processes", "/hosts"];
 
 /// The page routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/", get(home))
+    let mut router = Router::new().route("/assets/{*path}", get(asset));
+    for path in PAGE_PATHS {
+        router = router.route(path, get(page));
+    }
+    router
 }
 
-async fn home(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiError> {
+/// A page: the UI when built in, else the overview.
+async fn page(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
+    match ui::index_html() {
+        Some(html) => Ok((
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            html,
+        )
+            .into_response()),
+        None => Ok(overview(state).await?.into_response()),
+    }
+}
+
+/// `GET /assets/PATH`: a built UI file. Their names carry a content hash, so they are cached for a year.
+async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
+    let file = ui::file(&format!("assets/{path}")).ok_or_else(|| ApiError::not_found(format!("no UI file assets/{path}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+        ],
+        file.body,
+    )
+        .into_response())
+}
+
+/// The server-rendered overview of the hosts, for a server built without the UI.
+async fn overview(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiError> {
     let hosts = host_views(&state).await?;
     let now = now_ms();
     let mut rows = String::new();
@@ -57,7 +96,9 @@ async fn home(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiErr
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>dogwatch</title><style>\
          body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}\
          td,th{{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}}tr.stale{{color:#a00}}</style></head>\
-         <body><h1>dogwatch {}</h1><h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Processes</th><th>Tags</th></tr>{rows}</table>\
+         <body><h1>dogwatch {}</h1><p class=\"note\">This server was built without its web UI. Build it with \
+         <code>./scripts/up.sh</code> (needs Node.js 20.19+ and npm), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> \
+         and rebuild dogwatch.</p><h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Processes</th><th>Tags</th></tr>{rows}</table>\
          <p>API: <code>GET /api/ui/hosts</code>, <code>GET /api/v1/validate</code></p></body></html>",
         dogwatch_model::VERSION,
         hosts.len()
