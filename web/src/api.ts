@@ -146,6 +146,8 @@ export interface HostSummary {
   realtime: boolean;
   cpu_count: number;
   memory_total: number;
+  agent_version: string;
+  os: string;
 }
 
 export interface Host {

@@ -117,6 +117,10 @@ pub struct LiveHostSummary {
     pub cpu_count: u32,
     /// The host's total memory in bytes, as its agent reported it.
     pub memory_total: u64,
+    /// The version of the agent that sent the snapshot.
+    pub agent_version: String,
+    /// The host's operating system, as its agent describes it (e.g. `Debian GNU/Linux 12 (bookworm)`).
+    pub os: String,
 }
 
 /// Why a chunk was not applied.
@@ -243,6 +247,8 @@ impl LiveProcesses {
                 realtime: s.realtime,
                 cpu_count: s.host.cpu_count,
                 memory_total: s.host.memory_total,
+                agent_version: s.host.agent_version.clone(),
+                os: s.host.os.clone(),
             })
             .collect();
         summaries.sort_by(|a, b| a.hostname.cmp(&b.hostname));

@@ -48,7 +48,8 @@ async fn page(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
 
 /// `GET /assets/PATH`: a built UI file. Their names carry a content hash, so they are cached for a year.
 async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
-    let file = ui::file(&format!("assets/{path}")).ok_or_else(|| ApiError::not_found(format!("no UI file assets/{path}")))?;
+    let file =
+        ui::file(&format!("assets/{path}")).ok_or_else(|| ApiError::not_found(format!("no UI file assets/{path}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, file.content_type),

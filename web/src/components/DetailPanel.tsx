@@ -147,7 +147,7 @@ export function DetailPanel(props: {
               <dd class="mono">{p.container_id ?? "—"}</dd>
               <dt>Now</dt>
               <dd>
-                CPU {formatPct(p.cpu_total_pct as number)} · RSS {formatBytes(p.rss as number)} · {formatCount(p.threads as number)} threads · IO{" "}
+                CPU {formatPct(p.cpu_total_pct as number)} · RSS {formatBytes(p.rss as number)} · {formatCount(p.threads as number)} thread{p.threads === 1 ? "" : "s"} · IO{" "}
                 {formatRate(p.io_read_bytes_rate as number)} read, {formatRate(p.io_write_bytes_rate as number)} write
               </dd>
               {detail.live && (
@@ -191,10 +191,10 @@ export function DetailPanel(props: {
               <div class="none" style="color:var(--muted)">No history in this range yet: the server records a sample every 10 s.</div>
             ) : (
               <>
-                <TimeChart title="CPU (% of one core)" times={charts.times} series={charts.cpu} format={formatPct} />
-                <TimeChart title="Memory" times={charts.times} series={charts.mem} format={formatBytes} />
-                <TimeChart title="Disk IO" times={charts.times} series={charts.io} format={formatRate} />
-                <TimeChart title="Threads and open files" times={charts.times} series={charts.threads} format={(v) => formatCount(Math.round(v))} />
+                <TimeChart title="CPU (% of one core)" from={detail.history.from_ms} to={detail.history.to_ms} times={charts.times} series={charts.cpu} format={formatPct} />
+                <TimeChart title="Memory" from={detail.history.from_ms} to={detail.history.to_ms} times={charts.times} series={charts.mem} format={formatBytes} />
+                <TimeChart title="Disk IO" from={detail.history.from_ms} to={detail.history.to_ms} times={charts.times} series={charts.io} format={formatRate} />
+                <TimeChart title="Threads and open files" from={detail.history.from_ms} to={detail.history.to_ms} times={charts.times} series={charts.threads} format={(v) => formatCount(Math.round(v))} />
               </>
             )}
           </section>

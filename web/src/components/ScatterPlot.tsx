@@ -18,6 +18,9 @@ interface Props {
   onPick: (point: ScatterPoint) => void;
 }
 
+/** Dots listed for keyboard and screen-reader users, at most. */
+const MAX_LISTED = 200;
+
 const axisValues = (name: string) => (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? "" : formatField(name, v)));
 
 export function ScatterPlot(props: Props) {
@@ -26,7 +29,9 @@ export function ScatterPlot(props: Props) {
   const dots = useRef<Array<{ px: number; py: number; r: number; point: ScatterPoint }>>([]);
   const latest = useRef(props);
   latest.current = props;
-  const [tip, setTip] = useState<{ left: number; top: number; point: ScatterPoint } | null>(null);
+  const [tip, setTip] = useState<{ left: number; right: boolean; top: number; point: ScatterPoint } | null>(null);
+  // The dots as drawn, for the keyboard-usable list under the canvas (re-rendered after each draw).
+  const [drawn, setDrawn] = useState<Array<{ px: number; py: number; r: number; point: ScatterPoint }>>([]);
 
   const { points, hidden } = plottable(props.points, props.xlog, props.ylog);
   const maxCount = points.reduce((m, p) => Math.max(m, p.count), 1);
@@ -55,6 +60,7 @@ export function ScatterPlot(props: Props) {
         ctx.stroke();
       }
       ctx.restore();
+      setDrawn(dots.current.slice(0, MAX_LISTED));
     };
     const xs = axisValues(props.x);
     const ys = axisValues(props.y);
@@ -86,8 +92,12 @@ export function ScatterPlot(props: Props) {
     const onMove = (e: MouseEvent) => {
       const d = hit(e);
       u.over.style.cursor = d ? "pointer" : "default";
+      if (!d) return setTip(null);
       const ratio = window.devicePixelRatio || 1;
-      setTip(d ? { left: 8 + u.bbox.left / ratio + d.px + 14, top: 8 + u.bbox.top / ratio + d.py - 10, point: d.point } : null);
+      // The tip goes right of the dot, or left of it in the plot's right half.
+      const x = 8 + u.bbox.left / ratio + d.px;
+      const right = d.px > u.bbox.width / ratio / 2;
+      setTip({ left: right ? x - 14 : x + 14, right, top: 8 + u.bbox.top / ratio + d.py - 10, point: d.point });
     };
     const onClick = (e: MouseEvent) => {
       const d = hit(e);
@@ -113,12 +123,21 @@ export function ScatterPlot(props: Props) {
     <div class="plot">
       <div ref={host} style="position:absolute;inset:8px 8px 24px 8px" data-dots={points.length} data-max-count={maxCount} />
       {tip && (
-        <div class="tip" style={`left:${tip.left}px;top:${tip.top}px`}>
+        <div class="tip" style={`left:${tip.left}px;top:${tip.top}px${tip.right ? ";transform:translateX(-100%)" : ""}`}>
           <strong>{groupLabel(tip.point.group)}</strong> · {formatCount(tip.point.count)} process{tip.point.count === 1 ? "" : "es"}
           <br />
           {field(props.x).label} {formatField(props.x, tip.point.x)} · {field(props.y).label} {formatField(props.y, tip.point.y)}
         </div>
       )}
+      <ul class="dot-list" aria-label="Dots">
+        {drawn.map((d, i) => (
+          <li key={i}>
+            <button data-x={Math.round(d.px)} data-y={Math.round(d.py)} data-count={d.point.count} onClick={() => props.onPick(d.point)}>
+              {groupLabel(d.point.group)}: {formatCount(d.point.count)} process{d.point.count === 1 ? "" : "es"}
+            </button>
+          </li>
+        ))}
+      </ul>
       <div style="position:absolute;left:12px;bottom:4px;color:var(--muted);font-size:12px">
         {formatCount(points.length)} dots; dot size is the number of processes{hidden > 0 ? ` · ${formatCount(hidden)} with zero or unreadable values not shown on a log axis` : ""}
       </div>

@@ -9,7 +9,15 @@ export interface ChartSeries {
   values: number[];
 }
 
-export function TimeChart(props: { title: string; times: number[]; series: ChartSeries[]; format: (v: number) => string }) {
+export function TimeChart(props: {
+  title: string;
+  /** The range shown, ms since the epoch: the whole chosen range, however few samples it has. */
+  from: number;
+  to: number;
+  times: number[];
+  series: ChartSeries[];
+  format: (v: number) => string;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const readable = props.series.some((s) => s.values.some((v) => v >= 0));
   useEffect(() => {
@@ -22,7 +30,10 @@ export function TimeChart(props: { title: string; times: number[]; series: Chart
         height: 120,
         legend: { show: true, live: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: {
+          x: { time: true, range: () => [props.from / 1000, props.to / 1000] },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        },
         axes: [
           { size: 28, font: "11px system-ui", grid: { stroke: "#eee" } },
           { size: 70, font: "11px system-ui", grid: { stroke: "#eee" }, values: (_u, splits) => splits.map((v) => fmt(v)) },
@@ -35,7 +46,6 @@ export function TimeChart(props: { title: string; times: number[]; series: Chart
             width: 1.5,
             fill: s.color + "22",
             spanGaps: false,
-            points: { show: false },
             value: (_u: uPlot, v: number | null) => (v == null ? "—" : fmt(v)),
           })),
         ],
@@ -49,7 +59,7 @@ export function TimeChart(props: { title: string; times: number[]; series: Chart
       ro.disconnect();
       u.destroy();
     };
-  }, [props.times, props.series, readable]);
+  }, [props.times, props.series, readable, props.from, props.to]);
   return (
     <div class="chart" data-chart={props.title}>
       <h5>{props.title}</h5>

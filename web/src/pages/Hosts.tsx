@@ -98,8 +98,8 @@ export function HostsPage() {
                     {isStale && <span class="badge">{h.stale ? "not reporting" : "processes stale"}</span>}
                     {p?.realtime && !isStale && <span class="badge rt">real-time</span>}
                   </td>
-                  <td>{h.agent_version || "—"}</td>
-                  <td>{h.os || "—"}</td>
+                  <td>{h.agent_version || p?.agent_version || "—"}</td>
+                  <td>{p?.os || h.os || "—"}</td>
                   <td title={new Date(h.last_seen_ms).toISOString()}>{formatAgo(h.last_seen_ms, now)}</td>
                   <td class="num">{p ? formatCount(p.processes) : "—"}</td>
                   <td>

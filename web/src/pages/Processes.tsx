@@ -289,7 +289,7 @@ export function ProcessesPage(props: { search: string }) {
             )}
             {view.tab === "scatter" && <ScatterControls view={view} onChange={(patch) => setView(patch)} />}
             <span class="count" data-total={meta?.total ?? ""}>
-              {meta ? `${formatCount(meta.total)} processes on ${formatCount(meta.hosts)} host${meta.hosts === 1 ? "" : "s"}` : ""}
+              {meta ? `${formatCount(meta.total)} process${meta.total === 1 ? "" : "es"} on ${formatCount(meta.hosts)} host${meta.hosts === 1 ? "" : "s"}` : ""}
             </span>
           </div>
           {noAgents ? (
