@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every check the project has, in the order CI runs them: formatting, lints, then all tests.
+# Every check the project has, in the order CI runs them: formatting, lints, then all tests
+# (Rust, the web UI's unit tests, and its browser tests against a real `dogwatch up`).
 # Whatever a test needs is installed here first, so it runs on a fresh machine as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +19,23 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --locked --workspace --all-targets -- -D warnings
-echo "== cargo test"
+# The UI is built (and type-checked) before the Rust tests, so the binary they build serves it.
+scripts/build-web.sh
+scripts/install-chromium.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --locked --workspace 2>&1 | tee "$log" || status=$?
-# One closing line for the whole run, summed over every test binary.
+echo "== cargo test"
+cargo test --locked --workspace 2>&1 | tee -a "$log" || status=$?
+echo "== web UI unit tests (vitest)"
+(cd web && NO_COLOR=1 npx --no-install vitest run) 2>&1 | tee -a "$log" || status=$?
+echo "== web UI browser tests (playwright-core + chromium, against target/debug/dogwatch)"
+cargo build --locked -p dogwatch
+(cd web && node e2e/run.mjs) 2>&1 | tee -a "$log" || status=$?
+# One closing line for the whole run, summed over every test binary and suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     /^ +Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($i == "passed") p += $(i-1); if ($i == "failed") f += $(i-1) } }
+     /^e2e: [0-9]+ passed/ { p += $2; f += $4 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
