@@ -31,7 +31,10 @@ async fn every_page_path_answers_with_the_ui_or_the_overview() {
     for path in ["/", "/processes", "/hosts"] {
         let r = client.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(
+            r.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
         let body = r.text().await.unwrap();
         if ui::is_built() {
             assert!(body.contains(r#"<div id="app">"#), "{path}: {body}");
