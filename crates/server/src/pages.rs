@@ -1,6 +1,7 @@
 //! The pages a browser gets: the web UI (see [`crate::ui`]) at `/`, `/processes` and
-//! `/hosts`, and its files under `/assets/`. A server built without the UI answers the page
-//! paths with a plain server-rendered overview of the hosts, saying how to build the UI.
+//! `/hosts`, and its files under `/assets/`; and at `/overview` a plain server-rendered overview
+//! of the hosts, which a server built without the UI also answers the page paths with, saying
+//! how to build the UI.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -24,7 +25,9 @@ pub const PAGE_PATHS: [&str; 3] = ["/", "/processes", "/hosts"];
 
 /// The page routes.
 pub fn routes() -> Router<Arc<AppState>> {
-    let mut router = Router::new().route("/assets/{*path}", get(asset));
+    let mut router = Router::new()
+        .route("/assets/{*path}", get(asset))
+        .route("/overview", get(overview));
     for path in PAGE_PATHS {
         router = router.route(path, get(page));
     }
@@ -60,7 +63,8 @@ async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// The server-rendered overview of the hosts, for a server built without the UI.
+/// `GET /overview`: the server-rendered overview of the hosts, which needs no JavaScript; the
+/// page paths answer with it when the server was built without the UI.
 async fn overview(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiError> {
     let hosts = host_views(&state).await?;
     let now = now_ms();
@@ -93,13 +97,18 @@ async fn overview(State(state): State<Arc<AppState>>) -> Result<Html<String>, Ap
     if hosts.is_empty() {
         rows.push_str("<tr><td colspan=\"6\">No agent has reported yet. Start one with <code>dogwatch agent</code>, or use <code>dogwatch up</code>.</td></tr>");
     }
+    let note = if ui::is_built() {
+        "<p><a href=\"/processes\">Open the web UI</a> for Live Processes and Hosts.</p>"
+    } else {
+        "<p class=\"note\">This server was built without its web UI. Build it with <code>./scripts/up.sh</code> \
+         (needs Node.js 20.19+ and npm), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> and rebuild \
+         dogwatch.</p>"
+    };
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>dogwatch</title><style>\
          body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}\
          td,th{{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}}tr.stale{{color:#a00}}</style></head>\
-         <body><h1>dogwatch {}</h1><p class=\"note\">This server was built without its web UI. Build it with \
-         <code>./scripts/up.sh</code> (needs Node.js 20.19+ and npm), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> \
-         and rebuild dogwatch.</p><h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Processes</th><th>Tags</th></tr>{rows}</table>\
+         <body><h1>dogwatch {}</h1>{note}<h2>Hosts ({})</h2><table><tr><th>Host</th><th>Agent</th><th>OS</th><th>Last seen</th><th>Processes</th><th>Tags</th></tr>{rows}</table>\
          <p>API: <code>GET /api/ui/hosts</code>, <code>GET /api/v1/validate</code></p></body></html>",
         dogwatch_model::VERSION,
         hosts.len()

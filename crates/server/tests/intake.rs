@@ -258,7 +258,7 @@ async fn a_payload_id_sent_twice_is_stored_once() {
 }
 
 #[tokio::test]
-async fn host_metadata_shows_up_in_the_hosts_api_and_the_home_page() {
+async fn host_metadata_shows_up_in_the_hosts_api_and_the_overview_page() {
     let s = start().await;
     let meta = json!({"internalHostname": "web-1", "agentVersion": "7.50.0", "os": "linux", "host-tags": {"system": ["team:a"]}, "gohai": "{}"});
     assert_eq!(
@@ -275,7 +275,7 @@ async fn host_metadata_shows_up_in_the_hosts_api_and_the_home_page() {
         .unwrap();
     assert_eq!(hosts["hosts"][0]["hostname"], "web-1");
     assert_eq!(hosts["hosts"][0]["stale"], false);
-    let page = reqwest::get(format!("{}/", s.base))
+    let page = reqwest::get(format!("{}/overview", s.base))
         .await
         .unwrap()
         .text()

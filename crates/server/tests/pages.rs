@@ -55,6 +55,16 @@ async fn every_page_path_answers_with_the_ui_or_the_overview() {
         assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
         assert!(r.bytes().await.unwrap().len() > 1000);
     }
+    let overview = client
+        .get(format!("{base}/overview"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains("<h2>Hosts (0)</h2>"), "{overview}");
+    assert_eq!(overview.contains("Open the web UI"), ui::is_built());
     let missing = client.get(format!("{base}/assets/nope.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("no UI file assets/nope.js"));
