@@ -106,6 +106,11 @@ try {
   };
   if (process.argv.includes("--json")) console.log(JSON.stringify(results));
   console.log(`first render (navigation → first rows drawn), ${results.first_render_ms.loads} cold loads: p50 ${fmt(results.first_render_ms.p50)} ms, p95 ${fmt(results.first_render_ms.p95)} ms, max ${fmt(results.first_render_ms.max)} ms → p95 ÷ 1 s goal = ${(results.first_render_ms.p95 / 1000).toFixed(2)}`);
+  const missed = [];
+  if (results.first_render_ms.p95 >= 1000) missed.push(`first render p95 ${fmt(results.first_render_ms.p95)} ms is not under 1 s`);
+  if (results.typing.input_delay_ms.max >= 50) missed.push(`a keystroke waited ${fmt(results.typing.input_delay_ms.max)} ms (a refresh blocked typing)`);
+  process.exitCode = missed.length ? 1 : 0;
+  missed.forEach((m) => console.log(`GOAL MISSED: ${m}`));
   console.log(`typing during refresh: ${typing.delays.length} keystrokes across ${typing.refreshes} refreshes; input delay p50 ${fmt(results.typing.input_delay_ms.p50)} ms, p95 ${fmt(results.typing.input_delay_ms.p95)} ms, max ${fmt(results.typing.input_delay_ms.max)} ms; ${typing.long.length} long tasks (longest ${fmt(results.typing.longest_task_ms)} ms)`);
 } finally {
   feeding = false;

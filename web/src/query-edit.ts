@@ -46,7 +46,8 @@ function tokenize(query: string): Token[] {
 
 /** `value` as it must be written after `key:` to match exactly: quoted when it has spaces, quotes, parentheses or `*`. */
 export function quoteValue(value: string): string {
-  if (value !== "" && !/[\s"()*\\]/.test(value)) return value;
+  // A leading comparison or range bracket would read as a numeric filter (`key:>5`, `key:[1 TO 2]`).
+  if (value !== "" && !/[\s"()*\\]/.test(value) && !/^[<>[{]/.test(value)) return value;
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
@@ -62,11 +63,18 @@ function unquote(raw: string): string {
   return raw;
 }
 
-/** The top-level `key:value` filters of `query` (not negated, not inside parentheses), as [key, value]. */
+/** The tokens that are required top-level filters: not inside parentheses, not after `NOT`,
+ * and none at all when the query has a top-level `OR` (then no single filter is required). */
+function requiredTokens(tokens: Token[]): Token[] {
+  if (hasTopLevelOr(tokens)) return [];
+  return tokens.filter((t, i) => t.depth === 0 && !(i > 0 && tokens[i - 1].depth === 0 && tokens[i - 1].text === "NOT"));
+}
+
+/** The top-level `key:value` filters every match must have (not negated, not inside
+ * parentheses, not in an `OR`), as [key, value]. */
 export function topLevelTags(query: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const t of tokenize(query)) {
-    if (t.depth !== 0) continue;
+  for (const t of requiredTokens(tokenize(query))) {
     const colon = t.text.indexOf(":");
     if (colon <= 0) continue;
     const key = t.text.slice(0, colon);
@@ -100,10 +108,11 @@ export function removeTag(query: string, key: string, value: string): string {
   const k = key.toLowerCase();
   const v = value.toLowerCase();
   const tokens = tokenize(query);
+  const required = new Set(requiredTokens(tokens));
   let out = query;
   for (let i = tokens.length - 1; i >= 0; i--) {
     const t = tokens[i];
-    if (t.depth !== 0) continue;
+    if (!required.has(t)) continue;
     const colon = t.text.indexOf(":");
     if (colon <= 0 || t.text.slice(0, colon).toLowerCase() !== k) continue;
     if (unquote(t.text.slice(colon + 1)).toLowerCase() !== v) continue;
@@ -114,9 +123,12 @@ export function removeTag(query: string, key: string, value: string): string {
     const next = tokens[i + 1];
     if (prev && prev.depth === 0 && prev.text === "AND") start = prev.start;
     else if (next && next.depth === 0 && next.text === "AND") end = next.end;
-    out = out.slice(0, start) + out.slice(end);
+    // Only the blanks around the removed filter go; spaces inside phrases stay as typed.
+    const left = out.slice(0, start).trimEnd();
+    const right = out.slice(end).trimStart();
+    out = left && right ? `${left} ${right}` : left + right;
   }
-  return out.replace(/\s+/g, " ").trim();
+  return out.trim();
 }
 
 /** A facet click: removes `key:value` when the query has it, else adds it. */

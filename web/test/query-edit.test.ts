@@ -55,3 +55,24 @@ describe("facet clicks edit the query", () => {
     expect(topLevelTags('@cpu:>50 "nginx: worker" host:web-1')).toEqual([["host", "web-1"]]);
   });
 });
+
+describe("facet clicks respect NOT and OR", () => {
+  it("a negated filter is not selected, and a click adds the positive one", () => {
+    expect(hasTag("java NOT user:app", "user", "app")).toBe(false);
+    expect(toggleTag("java NOT user:app", "user", "app")).toBe("java NOT user:app user:app");
+  });
+
+  it("a filter inside a top-level OR is not selected, so a click narrows the whole query", () => {
+    expect(hasTag("user:app OR user:root", "user", "app")).toBe(false);
+    expect(toggleTag("user:app OR user:root", "user", "app")).toBe("(user:app OR user:root) user:app");
+  });
+
+  it("quotes values that would read as comparisons or ranges", () => {
+    expect(quoteValue(">5")).toBe('">5"');
+    expect(quoteValue("[x]")).toBe('"[x]"');
+  });
+
+  it("keeps the spacing inside phrases when removing a filter", () => {
+    expect(removeTag('"a  b" user:app  java', "user", "app")).toBe('"a  b" java');
+  });
+});

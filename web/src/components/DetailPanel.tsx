@@ -6,11 +6,18 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, type DetailAnswer, type Relative } from "../api";
 import { formatAgo, formatBytes, formatCount, formatPct, formatRate, formatSpan, formatTime } from "../format";
 import { Refresher } from "../refresher";
+import { tagTerm } from "../query-edit";
 import { RANGES } from "../url-state";
 import { TimeChart } from "./TimeChart";
 
 /** How often the open panel reloads. */
 const DETAIL_REFRESH_MS = 5000;
+
+/** The filter for a `key:value` tag; null for a bare tag, which the search cannot name as a tag. */
+function tagFilter(tag: string): string | null {
+  const colon = tag.indexOf(":");
+  return colon > 0 ? tagTerm(tag.slice(0, colon), tag.slice(colon + 1)) : null;
+}
 
 function RelativeRow(props: { r: Relative; onOpen: (r: Relative) => void }) {
   return (
@@ -40,9 +47,13 @@ export function DetailPanel(props: {
   const rangeMs = (RANGES.find((r) => r.name === props.range) ?? RANGES[1]).ms;
   const refresher = useRef<Refresher | null>(null);
 
+  // A new process clears the panel; a new range keeps the old charts until the new ones come.
   useEffect(() => {
     setDetail(null);
     setError(null);
+  }, [props.host, props.pid, props.start]);
+
+  useEffect(() => {
     const r = new Refresher(async (signal) => {
       const to = Date.now();
       try {
@@ -131,7 +142,7 @@ export function DetailPanel(props: {
               <dd class="mono">{p.cwd || "—"}</dd>
               <dt>User</dt>
               <dd>
-                <a href="#" onClick={(e) => (e.preventDefault(), props.onFilter(`user:${p.user}`))}>
+                <a href="#" onClick={(e) => (e.preventDefault(), props.onFilter(tagTerm("user", p.user)))}>
                   {p.user}
                 </a>
               </dd>
@@ -161,11 +172,18 @@ export function DetailPanel(props: {
           <section>
             <h4>Tags</h4>
             {p.tags.length === 0 && <span style="color:var(--muted)">none</span>}
-            {p.tags.map((t) => (
-              <span class="tag" key={t} title="Filter on this tag" style="cursor:pointer" onClick={() => props.onFilter(t)}>
-                {t}
-              </span>
-            ))}
+            {p.tags.map((t) => {
+              const filter = tagFilter(t);
+              return filter ? (
+                <button class="tag" key={t} title={`Filter on ${filter}`} onClick={() => props.onFilter(filter)}>
+                  {t}
+                </button>
+              ) : (
+                <span class="tag" key={t}>
+                  {t}
+                </span>
+              );
+            })}
           </section>
           <section>
             <h4>Parent</h4>

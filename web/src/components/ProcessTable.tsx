@@ -73,9 +73,18 @@ export function ProcessTable(props: {
   onSort: (name: string) => void;
   onNeedRows: (first: number, last: number) => void;
   onSelect: (row: Row) => void;
+  /** Changes when the rows change meaning (query, sort): the table scrolls back to the top. */
+  resetKey: string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 600 });
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || el.scrollTop === 0) return;
+    el.scrollTop = 0;
+    setViewport({ top: 0, height: el.clientHeight });
+  }, [props.resetKey]);
 
   useLayoutEffect(() => {
     const el = scroller.current;

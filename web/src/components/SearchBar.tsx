@@ -22,6 +22,8 @@ export function SearchBar(props: {
 
   // A query set from outside (facet click, saved view, back button) replaces what is typed.
   useEffect(() => {
+    if (timer.current != null) window.clearTimeout(timer.current);
+    timer.current = null;
     if (props.query !== text) setText(props.query);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.query]);
@@ -37,7 +39,10 @@ export function SearchBar(props: {
       input.current?.select();
     };
     window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      if (timer.current != null) window.clearTimeout(timer.current);
+    };
   }, []);
 
   const apply = (q: string) => {

@@ -68,7 +68,7 @@ export function ProcessesPage(props: { search: string }) {
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
   const [paused, setPaused] = useState(false);
-  const [picked, setPicked] = useState<{ label: string; query: string; rows: Row[] | null; total: number } | null>(null);
+  const [picked, setPicked] = useState<{ label: string; query: string; rows: Row[] | null; total: number; error: string | null } | null>(null);
   const [currentView, setCurrentView] = useState<number | null>(null);
   const wanted = useRef({ first: 0, last: 60 });
   const rowsRef = useRef<Rows | null>(null);
@@ -81,7 +81,8 @@ export function ProcessesPage(props: { search: string }) {
   const load = async (signal: AbortSignal) => {
     const v = viewRef.current;
     const listing = v.tab === "table" && v.by.length === 0;
-    const page = pageAround(wanted.current.first, wanted.current.last, ROW_MARGIN);
+    const asked = wanted.current;
+    const page = pageAround(asked.first, asked.last, ROW_MARGIN);
     try {
       const [f, list, g, s] = await Promise.all([
         api.facets(v.query, FACET_VALUES, signal),
@@ -92,7 +93,11 @@ export function ProcessesPage(props: { search: string }) {
       if (signal.aborted) return;
       setFacets(f.facets);
       setMeta({ hosts: f.hosts, total: f.total, stale: f.stale_hosts, collectedAt: f.collected_at_ms });
-      if (list) setRows({ rows: list.processes, offset: list.offset, total: list.total });
+      // A scroll during the reload fetched its own rows; keep this page only if it still covers the view.
+      const now = wanted.current;
+      if (list && (now === asked || covers({ offset: list.offset, count: list.processes.length }, now.first, now.last, list.total))) {
+        setRows({ rows: list.processes, offset: list.offset, total: list.total });
+      }
       if (g) setGroups({ groups: g.groups, total: g.total_groups });
       if (s) setPoints(s.points);
       setQueryError(null);
@@ -124,6 +129,8 @@ export function ProcessesPage(props: { search: string }) {
     if (firstKey.current === dataKey) return;
     firstKey.current = "";
     wanted.current = { first: 0, last: 60 };
+    rowFetch.current?.abort();
+    pickFetch.current?.abort();
     setPicked(null);
     refresher.now();
   }, [dataKey]);
@@ -134,6 +141,7 @@ export function ProcessesPage(props: { search: string }) {
 
   // Scrolling past the rows held fetches the rows now in view.
   const rowFetch = useRef<AbortController | null>(null);
+  const pickFetch = useRef<AbortController | null>(null);
   const needRows = (first: number, last: number) => {
     wanted.current = { first, last };
     const held = rowsRef.current;
@@ -145,7 +153,9 @@ export function ProcessesPage(props: { search: string }) {
     const page = pageAround(first, last, ROW_MARGIN);
     api
       .processes({ query: v.query, sort: v.sort, order: v.order, columns: v.columns, offset: page.offset, limit: page.count }, controller.signal)
-      .then((list) => setRows({ rows: list.processes, offset: list.offset, total: list.total }))
+      .then((list) => {
+        if (!controller.signal.aborted) setRows({ rows: list.processes, offset: list.offset, total: list.total });
+      })
       .catch(() => undefined);
   };
 
@@ -171,11 +181,14 @@ export function ProcessesPage(props: { search: string }) {
     const label = Object.entries(p.group)
       .map(([k, v]) => `${k}:${v ?? "(none)"}`)
       .join(" ");
-    setPicked({ label, query, rows: null, total: p.count });
+    pickFetch.current?.abort();
+    const controller = new AbortController();
+    pickFetch.current = controller;
+    setPicked({ label, query, rows: null, total: p.count, error: null });
     api
-      .processes({ query, sort: view.y, order: "desc", columns: pickColumns(view), offset: 0, limit: PICK_LIMIT })
-      .then((l) => setPicked({ label, query, rows: l.processes, total: l.total }))
-      .catch((e) => setLoadError((e as Error).message));
+      .processes({ query, sort: view.y, order: "desc", columns: pickColumns(view), offset: 0, limit: PICK_LIMIT }, controller.signal)
+      .then((l) => setPicked({ label, query, rows: l.processes, total: l.total, error: null }))
+      .catch((e) => (e as Error).name !== "AbortError" && setPicked({ label, query, rows: [], total: 0, error: (e as Error).message }));
   };
 
   const facetKeys = useMemo(() => {
@@ -274,7 +287,7 @@ export function ProcessesPage(props: { search: string }) {
                               checked={view.columns.includes(f.name)}
                               onChange={() => {
                                 const on = view.columns.includes(f.name);
-                                const next = on ? view.columns.filter((c) => c !== f.name) : FIELDS.map((x) => x.name).filter((n) => n === f.name || view.columns.includes(n));
+                                const next = on ? view.columns.filter((c) => c !== f.name) : [...view.columns, f.name];
                                 if (next.length > 0) setView({ columns: next });
                               }}
                             />
@@ -320,14 +333,24 @@ export function ProcessesPage(props: { search: string }) {
                       <button class="link" onClick={() => setView({ query: picked.query, tab: "table" })}>
                         Show in table
                       </button>
-                      <button class="link" onClick={() => setPicked(null)}>
+                      <button
+                        class="link"
+                        onClick={() => {
+                          pickFetch.current?.abort();
+                          setPicked(null);
+                        }}
+                      >
                         Close
                       </button>
                     </span>
                   </h4>
                   <HeaderRow columns={pickColumns(view)} />
                   <div class="scroll groups" data-picked={picked.rows?.length ?? ""}>
-                    {picked.rows == null ? (
+                    {picked.error ? (
+                      <div class="empty" style="color:var(--error)">
+                        Cannot list the dot's processes: {picked.error}
+                      </div>
+                    ) : picked.rows == null ? (
                       <div class="empty">
                         <span class="spinner" /> Loading…
                       </div>
@@ -379,6 +402,7 @@ export function ProcessesPage(props: { search: string }) {
               selected={view.process}
               onSort={(name) => setView({ sort: name, order: view.sort === name && view.order === "desc" ? "asc" : "desc" })}
               onNeedRows={needRows}
+              resetKey={dataKey}
               onSelect={(r) => openProcess(r.host, r.pid, r.start)}
             />
           )}
