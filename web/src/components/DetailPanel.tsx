@@ -21,7 +21,15 @@ function tagFilter(tag: string): string | null {
 
 function RelativeRow(props: { r: Relative; onOpen: (r: Relative) => void }) {
   return (
-    <div class="relative" data-pid={props.r.pid} onClick={() => props.onOpen(props.r)} title={props.r.command}>
+    <div
+      class="relative"
+      role="button"
+      tabIndex={0}
+      data-pid={props.r.pid}
+      onClick={() => props.onOpen(props.r)}
+      onKeyDown={(e) => e.key === "Enter" && props.onOpen(props.r)}
+      title={props.r.command}
+    >
       <span class="pid">{props.r.pid}</span>
       <span style="width:70px;overflow:hidden;text-overflow:ellipsis">{props.r.user}</span>
       <span class="cmd">{props.r.command}</span>

@@ -22,7 +22,13 @@ export function FacetPanel(props: { facets: Facet[] | null; query: string; onTog
     <aside class="facets" aria-label="Facets">
       {props.facets.map((f) => (
         <div class="facet" key={f.key} data-facet={f.key}>
-          <h4 onClick={() => setCollapsed({ ...collapsed, [f.key]: !collapsed[f.key] })}>
+          <h4
+            role="button"
+            tabIndex={0}
+            aria-expanded={!collapsed[f.key]}
+            onClick={() => setCollapsed({ ...collapsed, [f.key]: !collapsed[f.key] })}
+            onKeyDown={(e) => e.key === "Enter" && setCollapsed({ ...collapsed, [f.key]: !collapsed[f.key] })}
+          >
             <span>{facetLabel(f.key)}</span>
             <span>{collapsed[f.key] ? "+" : "−"}</span>
           </h4>

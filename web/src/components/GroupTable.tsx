@@ -43,7 +43,15 @@ function Members(props: { query: string; group: Group; selected: string | null; 
       {rows.map((r) => {
         const key = processKey(r.host, r.pid, r.start);
         return (
-          <div class={`tr member${props.selected === key ? " selected" : ""}`} key={key} data-pid={r.pid} onClick={() => props.onSelect(r)}>
+          <div
+            class={`tr member${props.selected === key ? " selected" : ""}`}
+            key={key}
+            role="row"
+            tabIndex={0}
+            data-pid={r.pid}
+            onClick={() => props.onSelect(r)}
+            onKeyDown={(e) => e.key === "Enter" && props.onSelect(r)}
+          >
             <div class="td" style="width:24px" />
             <Cells row={r} columns={MEMBER_COLUMNS} />
           </div>
@@ -105,7 +113,15 @@ export function GroupTable(props: {
           const isOpen = open.has(id);
           return (
             <div key={id}>
-              <div class="tr group" data-group={props.by.map((k) => g.tags[k] ?? "").join("|")} onClick={() => toggle(id)}>
+              <div
+                class="tr group"
+                role="row"
+                tabIndex={0}
+                aria-expanded={isOpen}
+                data-group={props.by.map((k) => g.tags[k] ?? "").join("|")}
+                onClick={() => toggle(id)}
+                onKeyDown={(e) => e.key === "Enter" && toggle(id)}
+              >
                 <div class="td caret" style="width:24px">
                   {isOpen ? "▾" : "▸"}
                 </div>

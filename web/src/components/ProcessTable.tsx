@@ -35,7 +35,10 @@ export function HeaderRow(props: { columns: string[]; sort?: string; order?: str
             class={`${p.class}${sorted ? " sorted" : ""}`}
             style={p.style}
             title={c === "tags" ? undefined : `Sort by ${field(c).label}`}
+            aria-sort={sorted ? (props.order === "asc" ? "ascending" : "descending") : undefined}
+            tabIndex={props.onSort && c !== "tags" ? 0 : undefined}
             onClick={() => c !== "tags" && props.onSort?.(c)}
+            onKeyDown={(e) => e.key === "Enter" && c !== "tags" && props.onSort?.(c)}
           >
             {field(c).label}
             {sorted ? (props.order === "asc" ? " ▲" : " ▼") : ""}
@@ -53,7 +56,7 @@ export function Cells(props: { row: Record<string, unknown>; columns: string[] }
         const p = cellProps(c);
         const text = formatField(c, props.row[c]);
         return (
-          <div key={c} class={p.class} style={p.style} title={c === "command" || c === "exe" || c === "cwd" ? text : undefined}>
+          <div key={c} role="cell" class={p.class} style={p.style} title={c === "command" || c === "exe" || c === "cwd" ? text : undefined}>
             {text}
           </div>
         );
@@ -123,7 +126,9 @@ export function ProcessTable(props: {
         role="row"
         data-pid={row.pid}
         data-host={row.host}
+        tabIndex={0}
         onClick={() => props.onSelect(row)}
+        onKeyDown={(e) => e.key === "Enter" && props.onSelect(row)}
       >
         <Cells row={row} columns={props.columns} />
       </div>,

@@ -67,6 +67,13 @@ export function SavedViews(props: {
               <div class="row" key={v.id} data-view={v.name}>
                 <span
                   class="name"
+                  role="button"
+                  tabIndex={0}
+                  onKeyDown={(e) => {
+                    if (e.key !== "Enter") return;
+                    props.onLoad(v);
+                    close();
+                  }}
                   title={`Load "${v.name}"`}
                   onClick={() => {
                     props.onLoad(v);

@@ -1,4 +1,6 @@
 // A small time-series chart (uPlot) for the process side panel. -1 (unreadable) is a gap.
+// The chart is built once per set of series; a refresh only hands it new data, so hovering
+// survives the panel's reloads.
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
@@ -7,6 +9,10 @@ export interface ChartSeries {
   label: string;
   color: string;
   values: number[];
+}
+
+function chartData(times: number[], series: ChartSeries[]): uPlot.AlignedData {
+  return [times.map((t) => t / 1000), ...series.map((s) => s.values.map((v) => (v < 0 ? null : v)))];
 }
 
 export function TimeChart(props: {
@@ -19,7 +25,12 @@ export function TimeChart(props: {
   format: (v: number) => string;
 }) {
   const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const range = useRef({ from: props.from, to: props.to });
+  range.current = { from: props.from, to: props.to };
   const readable = props.series.some((s) => s.values.some((v) => v >= 0));
+  const layout = props.series.map((s) => s.label).join(",");
+
   useEffect(() => {
     const el = host.current;
     if (!el || !readable) return;
@@ -31,7 +42,7 @@ export function TimeChart(props: {
         legend: { show: true, live: true },
         cursor: { drag: { x: false, y: false } },
         scales: {
-          x: { time: true, range: () => [props.from / 1000, props.to / 1000] },
+          x: { time: true, range: () => [range.current.from / 1000, range.current.to / 1000] },
           y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
         },
         axes: [
@@ -50,16 +61,24 @@ export function TimeChart(props: {
           })),
         ],
       },
-      [props.times.map((t) => t / 1000), ...props.series.map((s) => s.values.map((v) => (v < 0 ? null : v)))],
+      chartData(props.times, props.series),
       el,
     );
+    plot.current = u;
     const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 120 }));
     ro.observe(el);
     return () => {
       ro.disconnect();
       u.destroy();
+      plot.current = null;
     };
-  }, [props.times, props.series, readable, props.from, props.to]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [readable, layout]);
+
+  useEffect(() => {
+    plot.current?.setData(chartData(props.times, props.series));
+  }, [props.times, props.series, props.from, props.to]);
+
   return (
     <div class="chart" data-chart={props.title}>
       <h5>{props.title}</h5>
