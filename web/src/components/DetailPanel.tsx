@@ -2,12 +2,13 @@
 // CPU, memory, IO and threads over the chosen range. Live while its host reports; from the
 // history after the process has exited.
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, type DetailAnswer, type Relative } from "../api";
 import { formatAgo, formatBytes, formatCount, formatPct, formatRate, formatSpan, formatTime } from "../format";
 import { Refresher } from "../refresher";
 import { tagTerm } from "../query-edit";
 import { RANGES } from "../url-state";
+import { useLiveRefresh } from "../use-live-refresh";
 import { TimeChart } from "./TimeChart";
 
 /** How often the open panel reloads. */
@@ -53,7 +54,6 @@ export function DetailPanel(props: {
   const [detail, setDetail] = useState<DetailAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
   const rangeMs = (RANGES.find((r) => r.name === props.range) ?? RANGES[1]).ms;
-  const refresher = useRef<Refresher | null>(null);
 
   // A new process clears the panel; a new range keeps the old charts until the new ones come.
   useEffect(() => {
@@ -61,8 +61,9 @@ export function DetailPanel(props: {
     setError(null);
   }, [props.host, props.pid, props.start]);
 
-  useEffect(() => {
-    const r = new Refresher(async (signal) => {
+  const refresher = useMemo(
+    () =>
+      new Refresher(async (signal) => {
       const to = Date.now();
       try {
         const d = await api.detail({ host: props.host, pid: props.pid, start: props.start, from: to - rangeMs, to, points: 360 }, signal);
@@ -72,19 +73,13 @@ export function DetailPanel(props: {
         if ((e as Error).name === "AbortError") return;
         setError(e instanceof ApiError ? e.message : String(e));
       }
-    }, DETAIL_REFRESH_MS);
-    refresher.current = r;
-    r.setPaused(props.paused);
-    r.start();
-    const onVisible = () => r.visibilityChanged();
-    document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      r.stop();
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, [props.host, props.pid, props.start, rangeMs]);
-
-  useEffect(() => refresher.current?.setPaused(props.paused), [props.paused]);
+      }, DETAIL_REFRESH_MS),
+    [props.host, props.pid, props.start, rangeMs],
+  );
+  useLiveRefresh(refresher);
+  useEffect(() => {
+    if (refresher.isPaused !== props.paused) refresher.setPaused(props.paused);
+  }, [refresher, props.paused]);
 
   const charts = useMemo(() => {
     const s = detail?.history.samples ?? [];

@@ -1,11 +1,12 @@
 // The Hosts page: every host that has reported, with its agent version, when it was last
 // heard from, and its processes' count, CPU and memory. Reloaded every 5 s.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { api, type Host } from "../api";
 import { formatAgo, formatBytes, formatCount, formatPct } from "../format";
 import { Refresher } from "../refresher";
 import { navigate } from "../router";
+import { useLiveRefresh } from "../use-live-refresh";
 
 const HOSTS_REFRESH_MS = 5000;
 
@@ -37,15 +38,7 @@ export function HostsPage() {
       }, HOSTS_REFRESH_MS),
     [],
   );
-  useEffect(() => {
-    refresher.start();
-    const onVisible = () => refresher.visibilityChanged();
-    document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      refresher.stop();
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, []);
+  useLiveRefresh(refresher);
 
   const stale = hosts?.filter((h) => h.stale || h.processes?.stale).length ?? 0;
   return (

@@ -19,6 +19,7 @@ import { formatAgo, formatClock, formatCount } from "../format";
 import { addTerm, toggleTag } from "../query-edit";
 import { Refresher } from "../refresher";
 import { navigate } from "../router";
+import { useLiveRefresh } from "../use-live-refresh";
 import { parseProcessKey, parseView, processKey, savedState, viewFromSaved, viewSearch, type ProcessView } from "../url-state";
 import { covers, pageAround } from "../virtual";
 
@@ -112,15 +113,7 @@ export function ProcessesPage(props: { search: string }) {
   };
 
   const refresher = useMemo(() => new Refresher((signal) => load(signal), REFRESH_MS), []);
-  useEffect(() => {
-    refresher.start();
-    const onVisible = () => refresher.visibilityChanged();
-    document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      refresher.stop();
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, []);
+  useLiveRefresh(refresher);
 
   // What the server computes changed: reload now, from the top of the table.
   const dataKey = [view.query, view.sort, view.order, view.columns.join(), view.by.join(), view.tab, view.x, view.y, view.agg, view.dots].join("\u0000");
