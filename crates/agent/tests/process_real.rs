@@ -82,8 +82,10 @@ fn a_busy_child_is_reported_with_its_parent_user_cwd_scrubbed_argv_and_cpu() {
     assert!(joined.contains("--password=********"), "{joined}");
     assert!(!joined.contains("hunter2"), "{joined}");
     assert!(joined.contains("--port=8080"), "{joined}");
+    // Ticks are counted at 100 Hz, so a reading over a run of about a second can land one tick
+    // (about 0.7 %) past one full core.
     assert!(
-        p.cpu_total_pct > 60.0 && p.cpu_total_pct <= 100.5,
+        p.cpu_total_pct > 60.0 && p.cpu_total_pct <= 102.0,
         "a busy loop uses about one core: {}",
         p.cpu_total_pct
     );
