@@ -157,10 +157,10 @@ try {
       bs.map((b) => ({ x: Number(b.dataset.x), y: Number(b.dataset.y), label: b.textContent.split(":")[0] })),
     );
     assert.ok(dots.length > 1, "more than one dot");
-    const alone = dots.find((d) => dots.every((o) => o === d || Math.hypot(o.x - d.x, o.y - d.y) > 30));
+    const over = await page.locator(".scatter .u-over").boundingBox();
+    const alone = dots.find((d) => dots.every((o) => o === d || Math.hypot(o.x - d.x, o.y - d.y) > 30) && d.x > 15 && d.y > 15 && d.x < over.width - 15 && d.y < over.height - 15);
     assert.ok(alone, "a dot apart from the others");
     // Click the canvas where the dot is drawn, as a user does.
-    const over = await page.locator(".scatter .u-over").boundingBox();
     await page.mouse.click(over.x + alone.x, over.y + alone.y);
     const picked = page.locator(".picked [data-picked]");
     await until("the dot's processes", async () => Number(await picked.getAttribute("data-picked")) > 0);

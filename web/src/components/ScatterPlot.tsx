@@ -45,10 +45,8 @@ export function ScatterPlot(props: Props) {
       const { points: pts } = plottable(latest.current.points, latest.current.xlog, latest.current.ylog);
       const max = pts.reduce((m, p) => Math.max(m, p.count), 1);
       dots.current = pts.map((p) => ({ px: u.valToPos(p.x, "x"), py: u.valToPos(p.y, "y"), r: dotRadius(p.count, max), point: p }));
+      // Not clipped to the plot area: a dot at 0 or at the top may reach into the axis margin.
       ctx.save();
-      ctx.beginPath();
-      ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
-      ctx.clip();
       // Largest first, so small dots stay visible on top.
       for (const d of [...dots.current].sort((a, b) => b.r - a.r)) {
         ctx.beginPath();
@@ -70,8 +68,8 @@ export function ScatterPlot(props: Props) {
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
       scales: {
-        x: { time: false, distr: props.xlog ? 3 : 1, auto: true },
-        y: { distr: props.ylog ? 3 : 1, auto: true },
+        x: props.xlog ? { time: false, distr: 3 } : { time: false, range: padded },
+        y: props.ylog ? { distr: 3 } : { range: padded },
       },
       axes: [
         { label: field(props.x).label, values: xs, size: 40 },
@@ -91,7 +89,7 @@ export function ScatterPlot(props: Props) {
     };
     const onMove = (e: MouseEvent) => {
       const d = hit(e);
-      u.over.style.cursor = d ? "pointer" : "default";
+      u.root.style.cursor = d ? "pointer" : "default";
       if (!d) return setTip(null);
       const ratio = window.devicePixelRatio || 1;
       // The tip goes right of the dot, or left of it in the plot's right half.
@@ -104,9 +102,10 @@ export function ScatterPlot(props: Props) {
       if (d) latest.current.onPick(d.point);
     };
     const onLeave = () => setTip(null);
-    u.over.addEventListener("mousemove", onMove);
-    u.over.addEventListener("click", onClick);
-    u.over.addEventListener("mouseleave", onLeave);
+    // On the whole chart, not just the plot area, so dots reaching into the margins can be picked.
+    u.root.addEventListener("mousemove", onMove);
+    u.root.addEventListener("click", onClick);
+    u.root.addEventListener("mouseleave", onLeave);
     return () => {
       ro.disconnect();
       u.destroy();
@@ -143,6 +142,13 @@ export function ScatterPlot(props: Props) {
       </div>
     </div>
   );
+}
+
+/** A linear axis from 0 (or the smallest value, when negative) to 6 % past the largest, so the biggest dots fit. */
+function padded(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const low = Math.min(0, min);
+  const span = max - low || Math.abs(max) || 1;
+  return [low, max + span * 0.06];
 }
 
 /** uPlot wants x ascending; the y series follows the same order. */
