@@ -38,16 +38,26 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/ui/processes/snapshot", get(snapshot))
 }
 
+/// Runs a store operation on the blocking pool. The outer error is the task failing; the
+/// inner one is the store's, for the caller to turn into an answer.
+pub(crate) async fn on_store<T: Send + 'static>(
+    state: &AppState,
+    op: impl FnOnce(&dyn dogwatch_store::Store) -> Result<T, dogwatch_store::StoreError> + Send + 'static,
+) -> Result<Result<T, dogwatch_store::StoreError>, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || op(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))
+}
+
 /// Runs a store read on the blocking pool; `what` names it in the error.
 pub(crate) async fn read_store<T: Send + 'static>(
     state: &AppState,
     what: &str,
     read: impl FnOnce(&dyn dogwatch_store::Store) -> Result<T, dogwatch_store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || read(store.as_ref()))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
+    on_store(state, read)
+        .await?
         .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
 }
 

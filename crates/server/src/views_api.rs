@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::api::read_store;
+use crate::api::{on_store, read_store};
 use crate::error::ApiError;
 use crate::keys::now_ms;
 
@@ -156,14 +156,10 @@ async fn write_store<T: Send + 'static>(
     what: &'static str,
     write: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || write(store.as_ref()))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
-        .map_err(|e| match e {
-            StoreError::NameTaken { .. } => ApiError::conflict(e.to_string()),
-            e => ApiError::internal(format!("cannot {what}: {e}")),
-        })
+    on_store(state, write).await?.map_err(|e| match e {
+        StoreError::NameTaken { .. } => ApiError::conflict(e.to_string()),
+        e => ApiError::internal(format!("cannot {what}: {e}")),
+    })
 }
 
 /// The view id in the path: a whole number.

@@ -1,50 +1,17 @@
 //! The server's intake over real HTTP: API keys, size limits, decompression, bad bodies.
 
 use std::io::Write;
-use std::sync::Arc;
 
-use dogwatch_server::{Server, ServerSettings};
 use dogwatch_store::{CheckRunQuery, SqliteStore, Store};
 use serde_json::{Value, json};
 
-const KEY: &str = "0123456789abcdef0123456789abcdef";
+mod common;
+use common::{KEY, Running};
+
 const LIMIT: usize = 64 * 1024;
 
-struct Running {
-    base: String,
-    store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("dogwatch.db")).unwrap());
-    let settings = ServerSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: LIMIT,
-        ..ServerSettings::default()
-    };
-    let server = Server::bind(settings, store.clone(), vec![KEY.into()]).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        base,
-        store,
-        _dir: dir,
-        stop: Some(stop),
-    }
+    common::start(LIMIT).await
 }
 
 fn check_run(message: &str) -> Value {

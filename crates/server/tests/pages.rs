@@ -2,30 +2,14 @@
 //! its hashed files under `/assets/` when the UI was built (`web/dist`), else the plain
 //! overview that says how to build it. Both cases are checked against what this build has.
 
-use std::sync::Arc;
+mod common;
 
-use dogwatch_server::{Server, ServerSettings, ui};
-use dogwatch_store::SqliteStore;
-
-async fn start() -> (String, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("dogwatch.db")).unwrap());
-    let settings = ServerSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServerSettings::default()
-    };
-    let server = Server::bind(settings, store, vec!["k".repeat(32)]).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    (base, dir, stop)
-}
+use dogwatch_server::ui;
 
 #[tokio::test]
 async fn every_page_path_answers_with_the_ui_or_the_overview() {
-    let (base, _dir, _stop) = start().await;
+    let server = common::start(dogwatch_server::DEFAULT_MAX_BODY_BYTES).await;
+    let base = &server.base;
     let client = reqwest::Client::new();
     let mut script = None;
     for path in ["/", "/processes", "/hosts"] {

@@ -2,47 +2,14 @@
 //! against a server with a store in a temporary directory. Like every `/api/ui/` route they
 //! need no API key, so no request here sends one.
 
-use std::sync::Arc;
-
-use dogwatch_server::{Server, ServerSettings};
-use dogwatch_store::SqliteStore;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-struct Running {
-    base: String,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+mod common;
+use common::Running;
 
 async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("dogwatch.db")).unwrap());
-    let settings = ServerSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServerSettings::default()
-    };
-    let server = Server::bind(settings, store, vec!["0123456789abcdef0123456789abcdef".into()])
-        .await
-        .unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        base,
-        _dir: dir,
-        stop: Some(stop),
-    }
+    common::start(dogwatch_server::DEFAULT_MAX_BODY_BYTES).await
 }
 
 /// What a request got: the status, the `Location` header and the body (JSON when it parses,
