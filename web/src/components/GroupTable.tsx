@@ -13,9 +13,9 @@ const MEMBER_COLUMNS = ["host", "pid", "user", "command", "cpu", "rss"];
 /** Processes listed under an expanded group at most. */
 const MEMBER_LIMIT = 50;
 
-/** The query that selects one group's processes. */
-export function groupQuery(query: string, group: Group): string {
-  return Object.entries(group.tags).reduce((q, [k, v]) => addTerm(q, tagTerm(k, v)), query);
+/** The query that selects one group's processes: `query` and each of the group's tag values. */
+export function groupQuery(query: string, tags: Record<string, string | null>): string {
+  return Object.entries(tags).reduce((q, [k, v]) => addTerm(q, tagTerm(k, v)), query);
 }
 
 const groupId = (g: Group) => JSON.stringify(g.tags);
@@ -27,7 +27,7 @@ function Members(props: { query: string; group: Group; selected: string | null; 
   useEffect(() => {
     const controller = new AbortController();
     api
-      .processes({ query: groupQuery(props.query, props.group), sort: "cpu", order: "desc", columns: MEMBER_COLUMNS, offset: 0, limit: MEMBER_LIMIT }, controller.signal)
+      .processes({ query: groupQuery(props.query, props.group.tags), sort: "cpu", order: "desc", columns: MEMBER_COLUMNS, offset: 0, limit: MEMBER_LIMIT }, controller.signal)
       .then((a) => {
         setRows(a.processes);
         setTotal(a.total);

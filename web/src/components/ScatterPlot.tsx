@@ -35,6 +35,9 @@ export function ScatterPlot(props: Props) {
 
   const { points, hidden } = plottable(props.points, props.xlog, props.ylog);
   const maxCount = points.reduce((m, p) => Math.max(m, p.count), 1);
+  // What the draw hook draws: the dots of the latest render.
+  const shown = useRef({ points, maxCount });
+  shown.current = { points, maxCount };
 
   // The chart is rebuilt when the axes change; new data alone only calls setData.
   useEffect(() => {
@@ -42,8 +45,7 @@ export function ScatterPlot(props: Props) {
     const draw = (u: uPlot) => {
       const ctx = u.ctx;
       const ratio = window.devicePixelRatio || 1;
-      const { points: pts } = plottable(latest.current.points, latest.current.xlog, latest.current.ylog);
-      const max = pts.reduce((m, p) => Math.max(m, p.count), 1);
+      const { points: pts, maxCount: max } = shown.current;
       dots.current = pts.map((p) => ({ px: u.valToPos(p.x, "x"), py: u.valToPos(p.y, "y"), r: dotRadius(p.count, max), point: p }));
       // Not clipped to the plot area: a dot at 0 or at the top may reach into the axis margin.
       ctx.save();

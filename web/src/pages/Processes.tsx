@@ -21,7 +21,7 @@ import { Refresher } from "../refresher";
 import { navigate } from "../router";
 import { useLiveRefresh } from "../use-live-refresh";
 import { parseProcessKey, parseView, processKey, savedState, viewFromSaved, viewSearch, type ProcessView } from "../url-state";
-import { covers, pageAround } from "../virtual";
+import { covers, pageAround, type RowWindow } from "../virtual";
 
 /** How often the page reloads while visible. */
 export const REFRESH_MS = 2000;
@@ -87,7 +87,7 @@ export function ProcessesPage(props: { search: string }) {
     try {
       const [f, list, g, s] = await Promise.all([
         api.facets(v.query, FACET_VALUES, signal),
-        listing ? api.processes({ query: v.query, sort: v.sort, order: v.order, columns: v.columns, offset: page.offset, limit: Math.min(page.count, 10_000) }, signal) : null,
+        listing ? listPage(v, page, signal) : null,
         v.tab === "table" && v.by.length > 0 ? api.groups({ query: v.query, by: v.by, metrics: ["cpu", "rss"], sort: "count", limit: 1000 }, signal) : null,
         v.tab === "scatter" ? api.scatter({ query: v.query, x: v.x, y: v.y, agg: v.agg, by: v.dots === SCATTER_BY_PROCESS ? "none" : v.dots, limit: 2000 }, signal) : null,
       ]);
@@ -144,8 +144,7 @@ export function ProcessesPage(props: { search: string }) {
     rowFetch.current = controller;
     const v = viewRef.current;
     const page = pageAround(first, last, ROW_MARGIN);
-    api
-      .processes({ query: v.query, sort: v.sort, order: v.order, columns: v.columns, offset: page.offset, limit: page.count }, controller.signal)
+    listPage(v, page, controller.signal)
       .then((list) => {
         if (!controller.signal.aborted) setRows({ rows: list.processes, offset: list.offset, total: list.total });
       })
@@ -169,8 +168,7 @@ export function ProcessesPage(props: { search: string }) {
       openProcess(String(p.group.host), Number(p.group.pid), Number(p.group.start));
       return;
     }
-    const group: Group = { tags: p.group as Record<string, string | null>, count: p.count, hosts: 0, metrics: {} };
-    const query = groupQuery(view.query, group);
+    const query = groupQuery(view.query, p.group as Record<string, string | null>);
     const label = Object.entries(p.group)
       .map(([k, v]) => `${k}:${v ?? "(none)"}`)
       .join(" ");
@@ -416,6 +414,11 @@ export function ProcessesPage(props: { search: string }) {
       </div>
     </>
   );
+}
+
+/** The table's rows `page` for view `v`. */
+function listPage(v: ProcessView, page: RowWindow, signal: AbortSignal) {
+  return api.processes({ query: v.query, sort: v.sort, order: v.order, columns: v.columns, offset: page.offset, limit: Math.min(page.count, 10_000) }, signal);
 }
 
 function pickColumns(view: ProcessView): string[] {
