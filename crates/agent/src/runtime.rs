@@ -11,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
+use crate::apm::TraceAgent;
+use crate::apm::status::ApmStatus;
 use crate::checks::runner::{CheckRunner, CollectorStatus};
 use crate::checks::{self, CheckContext};
 use crate::config::{Environment, LoadedConfig};
@@ -64,6 +66,9 @@ pub enum AgentError {
     /// The local API could not bind.
     #[error(transparent)]
     LocalApi(#[from] BindError),
+    /// The trace receiver could not bind.
+    #[error(transparent)]
+    Apm(#[from] crate::apm::ApmError),
 }
 
 /// A running agent. Call [`RunningAgent::shutdown`] to stop it in order.
@@ -75,6 +80,7 @@ pub struct RunningAgent {
     local_api_task: JoinHandle<()>,
     local_api_stop: ShutdownTrigger,
     local_api_addr: SocketAddr,
+    apm_addr: Option<SocketAddr>,
     forwarder: ForwarderHandle,
 }
 
@@ -111,6 +117,21 @@ impl RunningAgent {
             )
         });
 
+        let (sources_stop, sources_signal) = shutdown::channel();
+        let trace_agent = if config.apm_config.enabled {
+            Some(
+                TraceAgent::start(
+                    config,
+                    &options.identity.hostname,
+                    handle.clone(),
+                    sources_signal.clone(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let apm_addr = trace_agent.as_ref().and_then(TraceAgent::local_addr);
         let providers: Vec<Box<dyn StatusProvider>> = vec![
             Box::new(AgentInfoStatus {
                 identity: options.identity.clone(),
@@ -123,15 +144,18 @@ impl RunningAgent {
             Box::new(ProcessStatus {
                 stats: process_runner.as_ref().map(ProcessRunner::stats),
             }),
+            Box::new(trace_agent.as_ref().map_or(ApmStatus(None), TraceAgent::status)),
             Box::new(ForwarderStatus(handle.clone())),
         ];
         let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers).await?;
         let local_api_addr = local_api.local_addr();
 
-        let (sources_stop, sources_signal) = shutdown::channel();
         let (forwarder_stop, forwarder_signal) = shutdown::channel();
         let (local_api_stop, local_api_signal) = shutdown::channel();
         let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
+        if let Some(trace_agent) = trace_agent {
+            sources.extend(trace_agent.into_tasks());
+        }
         if let Some(process_runner) = process_runner {
             sources.push(tokio::spawn(process_runner.run(sources_signal.clone())));
         }
@@ -159,6 +183,7 @@ impl RunningAgent {
             local_api_task,
             local_api_stop,
             local_api_addr,
+            apm_addr,
             forwarder: handle,
         })
     }
@@ -166,6 +191,11 @@ impl RunningAgent {
     /// The address of the local API (`dogwatch status` asks it).
     pub fn local_api_addr(&self) -> SocketAddr {
         self.local_api_addr
+    }
+
+    /// The trace receiver's TCP address, when it listens on TCP.
+    pub fn apm_addr(&self) -> Option<SocketAddr> {
+        self.apm_addr
     }
 
     /// The forwarder, for components added by the caller.

@@ -9,6 +9,10 @@ pub const HOST_METADATA: &str = "/intake/";
 /// Live process payloads (Datadog's process intake path); the answer says whether anyone is
 /// watching.
 pub const PROCESS_COLLECTOR: &str = "/api/v1/collector";
+/// APM traces: an `AgentPayload` protobuf (Datadog's trace intake path).
+pub const TRACES_V02: &str = "/api/v0.2/traces";
+/// APM stats: a `StatsPayload` in msgpack (Datadog's stats intake path).
+pub const STATS_V02: &str = "/api/v0.2/stats";
 /// API key validation, answered as Datadog's `GET /api/v1/validate`.
 pub const VALIDATE: &str = "/api/v1/validate";
 

@@ -2,10 +2,12 @@
 //!
 //! This crate owns the wire shapes that cross from an agent to a server — Datadog's intake
 //! payloads (`/api/v1/series`, `/api/v1/check_run`, `/intake/` host metadata), live process
-//! payloads (`/api/v1/collector`) — and the
+//! payloads (`/api/v1/collector`), APM traces and stats in Datadog's own protobuf/msgpack
+//! formats ([`apm`]) — and the
 //! names of the intake endpoints and headers. It holds data and its validation only: it must
 //! not depend on tokio, HTTP, storage, or anything that reads the host.
 
+pub mod apm;
 pub mod endpoints;
 pub mod metadata;
 pub mod process;
