@@ -3,7 +3,7 @@
 //! This crate owns what the server keeps: API keys, host records, service check runs and
 //! metric points, the ids of payloads already applied (so a retried payload is stored
 //! once), and process history (each process life seen on a host, with a sample of its
-//! metrics per collection run), and the views users save in the web UI. [`Store`] is the trait every backend
+//! metrics per collection run), APM spans and stats ([`apm`]), and the views users save in the web UI. [`Store`] is the trait every backend
 //! implements, with coarse typed operations — never SQL strings — so that a ClickHouse backend can implement the
 //! same trait;
 //! [`SqliteStore`] is the embedded backend used by `dogwatch up`.
@@ -11,10 +11,13 @@
 //! It must not depend on HTTP, tokio or the agent: callers run its blocking operations on
 //! a blocking thread.
 
+pub mod apm;
 mod downsample;
 mod error;
 mod sqlite;
+mod sqlite_apm;
 
+pub use apm::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
@@ -41,6 +44,10 @@ pub enum Records {
     CheckRuns(Vec<CheckRun>),
     /// From `/intake/`.
     HostMetadata(HostMetadata),
+    /// Spans from `/api/v0.2/traces`.
+    Spans(Vec<SpanRow>),
+    /// APM stats from `/api/v0.2/stats`.
+    ApmStats(Vec<StatsRow>),
 }
 
 /// Whether a batch was stored or had been stored before.
@@ -317,6 +324,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<SavedView>, StoreError>;
     /// Deletes a saved view; `false` when there was none with this id.
     fn delete_saved_view(&self, id: i64) -> Result<bool, StoreError>;
+    /// Every stored span of a trace (by the low 64 bits of its id), in start order.
+    fn trace_spans(&self, trace_id: u64) -> Result<Vec<SpanRow>, StoreError>;
+    /// Spans in a window, newest first, with each one's cursor.
+    fn scan_spans(&self, scan: &SpanScan) -> Result<Vec<(SpanCursor, SpanRow)>, StoreError>;
+    /// APM stats rows in a window.
+    fn apm_stats(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError>;
+    /// Deletes spans that started and stats buckets that began before `older_than_ns`, in
+    /// bounded batches; returns how many rows went.
+    fn prune_apm(&self, older_than_ns: i64) -> Result<u64, StoreError>;
     /// Makes everything written so far durable; called at shutdown.
     fn flush(&self) -> Result<(), StoreError>;
 }

@@ -7,10 +7,12 @@ use dogwatch_model::{CheckRun, CheckStatus, HostMetadata, ProcessRecord, Series}
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::downsample::downsample;
+use crate::sqlite_apm;
 use crate::{
     ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, NewSavedView,
     ProcessHistoryBatch, ProcessKey, ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange,
-    SeenProcess, SeenProcessQuery, Store, StoreError, StoredCheckRun,
+    SeenProcess, SeenProcessQuery, SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError,
+    StoredCheckRun,
 };
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
@@ -124,6 +126,7 @@ impl SqliteStore {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute_batch(SCHEMA)?;
+            conn.execute_batch(sqlite_apm::SCHEMA)?;
             Ok(conn)
         };
         let conn = open().map_err(|source| StoreError::Open {
@@ -358,6 +361,8 @@ impl Store for SqliteStore {
             Records::Series(series) => write_series(&tx, series)?,
             Records::CheckRuns(runs) => write_check_runs(&tx, runs, batch.received_at_ms)?,
             Records::HostMetadata(meta) => write_host_metadata(&tx, meta, batch.received_at_ms)?,
+            Records::Spans(spans) => sqlite_apm::write_spans(&tx, spans)?,
+            Records::ApmStats(rows) => sqlite_apm::write_stats(&tx, rows)?,
         }
         tx.commit()?;
         Ok(Applied::Stored)
@@ -616,6 +621,36 @@ impl Store for SqliteStore {
             .prepare_cached("DELETE FROM saved_views WHERE id = ?1")?
             .execute([id])?;
         Ok(deleted > 0)
+    }
+
+    fn trace_spans(&self, trace_id: u64) -> Result<Vec<SpanRow>, StoreError> {
+        sqlite_apm::trace_spans(&self.conn(), trace_id)
+    }
+
+    fn scan_spans(&self, scan: &SpanScan) -> Result<Vec<(SpanCursor, SpanRow)>, StoreError> {
+        sqlite_apm::scan_spans(&self.conn(), scan)
+    }
+
+    fn apm_stats(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
+        sqlite_apm::apm_stats(&self.conn(), query)
+    }
+
+    fn prune_apm(&self, older_than_ns: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0u64;
+        for sql in sqlite_apm::PRUNE_STATEMENTS {
+            loop {
+                // One statement per lock, each its own transaction, so writers get in between.
+                let n = self
+                    .conn()
+                    .prepare_cached(sql)?
+                    .execute(params![older_than_ns, sqlite_apm::PRUNE_BATCH])?;
+                deleted += n as u64;
+                if (n as i64) < sqlite_apm::PRUNE_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
