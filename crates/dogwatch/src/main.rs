@@ -117,6 +117,9 @@ struct RetentionArgs {
     /// `36h`, `7d`, `90m`.
     #[arg(long, value_name = "DURATION", default_value = "36h", value_parser = parse_duration, env = "DOGWATCH_PROCESS_RETENTION")]
     process_retention: std::time::Duration,
+    /// How long spans and APM stats are kept, e.g. `3d`, `12h`.
+    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration, env = "DOGWATCH_TRACE_RETENTION")]
+    trace_retention: std::time::Duration,
 }
 
 /// Parses `90s`, `15m`, `36h` or `7d`.

@@ -39,6 +39,8 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(endpoints::CHECK_RUN_V1, post(check_run))
         .route(endpoints::HOST_METADATA, post(host_metadata))
         .route(endpoints::PROCESS_COLLECTOR, post(process_collector))
+        .route(endpoints::TRACES_V02, post(crate::apm::intake::traces))
+        .route(endpoints::STATS_V02, post(crate::apm::intake::stats))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(limit))
@@ -160,7 +162,7 @@ async fn process_collector(
 
 /// The body, or the reason it could not be read: 413 past the limit (compressed or not),
 /// 400 for a body that does not decompress.
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         let status = rejection.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -191,7 +193,7 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
 }
 
 /// Stores a parsed payload (at most once per `Dogwatch-Payload-Id`) and answers 202.
-async fn store(
+pub(crate) async fn store(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     records: Records,

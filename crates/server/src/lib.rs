@@ -1,7 +1,8 @@
 //! The dogwatch server.
 //!
 //! This crate owns the HTTP side of a dogwatch deployment: API keys ([`keys`]), the
-//! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), the live
+//! authenticated intake of agent payloads in Datadog's shapes ([`intake`]), APM spans, stats
+//! and their query API ([`apm`]), the live
 //! process state ([`live`]), the query API ([`api`]), the views users save in the web UI
 //! ([`views_api`]) and the pages a browser gets
 //! ([`pages`]). It keeps data through the
@@ -9,6 +10,7 @@
 //! it knows arrives from agents.
 
 pub mod api;
+pub mod apm;
 pub mod error;
 pub mod history;
 pub mod intake;
@@ -42,6 +44,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long process history (samples for a process's charts) is kept. Defaults to 36 h.
     pub process_retention: std::time::Duration,
+    /// How long spans and APM stats are kept. Defaults to 3 days.
+    pub trace_retention: std::time::Duration,
 }
 
 impl Default for ServerSettings {
@@ -50,6 +54,7 @@ impl Default for ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8585)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             process_retention: history::DEFAULT_PROCESS_RETENTION,
+            trace_retention: apm::DEFAULT_TRACE_RETENTION,
         }
     }
 }
@@ -132,6 +137,7 @@ impl Server {
             .merge(intake::routes(state.clone()))
             .merge(api::routes())
             .merge(process_api::routes())
+            .merge(apm::api::routes())
             .merge(views_api::routes())
             .merge(pages::routes())
             .with_state(state)
@@ -147,11 +153,13 @@ impl Server {
             state.store.clone(),
             state.settings.process_retention,
         ));
+        let trace_pruning = tokio::spawn(apm::prune_forever(state.store.clone(), state.settings.trace_retention));
         let app = Server::router(self.state);
         if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "The server stopped with an error.");
         }
         pruning.abort();
+        trace_pruning.abort();
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

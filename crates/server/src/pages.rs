@@ -21,7 +21,15 @@ use crate::keys::now_ms;
 use crate::ui;
 
 /// The paths the UI's pages live at; each answers with the UI's `index.html`.
-pub const PAGE_PATHS: [&str; 3] = ["/", "/processes", "/hosts"];
+pub const PAGE_PATHS: [&str; 7] = [
+    "/",
+    "/processes",
+    "/hosts",
+    "/apm/services",
+    "/apm/services/{service}",
+    "/apm/traces",
+    "/apm/trace/{trace_id}",
+];
 
 /// The page routes.
 pub fn routes() -> Router<Arc<AppState>> {

@@ -52,20 +52,24 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// A request's query string, decoded.
-struct Params(HashMap<String, String>);
+/// A request's query string as name → value (the last of repeated names wins).
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn parse(raw: Option<String>) -> Result<Params, ApiError> {
+    /// Decodes a raw query string.
+    pub(crate) fn parse(raw: Option<String>) -> Result<Params, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("the query string cannot be decoded: {e}")))?;
         Ok(Params(pairs.into_iter().collect()))
     }
 
-    fn text(&self, name: &str) -> Option<&str> {
+    /// The value of `name`, if given.
+    pub(crate) fn text(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
-    fn number<T>(&self, name: &str, default: T, max: Option<T>) -> Result<T, ApiError>
+    /// `name` as a number (`default` when absent), at most `max`.
+    pub(crate) fn number<T>(&self, name: &str, default: T, max: Option<T>) -> Result<T, ApiError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {

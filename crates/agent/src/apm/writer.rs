@@ -117,9 +117,11 @@ pub async fn run_stats_writer(shared: Arc<Shared>, forwarder: ForwarderHandle, m
 pub fn flush_stats(shared: &Shared, forwarder: &ForwarderHandle, force: bool) {
     let (computed, client) = {
         let mut processing = shared.processing.lock().expect("APM processing lock");
-        let computed = processing
-            .concentrator
-            .flush(SystemTime::now(), force, &shared.pipeline.hostname);
+        // libdatadog's concentrator holds back the two newest buckets for late spans; asking
+        // one bucket ahead holds back only the current one, so a bucket is sent within 10 s of
+        // its end (tracers flush every second, so late spans are rare).
+        let now = SystemTime::now() + super::stats::BUCKET;
+        let computed = processing.concentrator.flush(now, force, &shared.pipeline.hostname);
         (computed, std::mem::take(&mut processing.client_stats))
     };
     for (stats, client_computed) in [(computed, false), (client, true)] {

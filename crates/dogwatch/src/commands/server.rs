@@ -25,6 +25,7 @@ pub async fn start(
     let settings = ServerSettings {
         listen,
         process_retention: retention.process_retention,
+        trace_retention: retention.trace_retention,
         ..ServerSettings::default()
     };
     let accepted = keys::accepted_keys(store.as_ref(), &key)?;
