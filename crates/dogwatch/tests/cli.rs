@@ -15,6 +15,8 @@ fn dogwatch() -> Command {
             cmd.env_remove(name);
         }
     }
+    // Tests run in parallel: each agent's trace receiver gets its own port, never 8126.
+    cmd.env("DD_APM_RECEIVER_PORT", free_port().to_string());
     cmd
 }
 
@@ -65,6 +67,7 @@ struct Up {
     lines: mpsc::Receiver<String>,
     port: u16,
     cmd_port: u16,
+    apm_port: u16,
 }
 
 impl Up {
@@ -73,10 +76,11 @@ impl Up {
     }
 
     fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Up {
-        let (port, cmd_port) = (free_port(), free_port());
+        let (port, cmd_port, apm_port) = (free_port(), free_port(), free_port());
         let mut child = dogwatch()
             .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
+            .env("DD_APM_RECEIVER_PORT", apm_port.to_string())
             .envs(env.iter().copied())
             .env("DD_CMD_PORT", cmd_port.to_string())
             .env("DD_HOSTNAME", "e2e-host")
@@ -97,6 +101,7 @@ impl Up {
             lines,
             port,
             cmd_port,
+            apm_port,
         }
     }
 
@@ -708,4 +713,232 @@ fn agent_check_uptime_prints_the_metric_and_unknown_checks_list_the_known_ones()
         "{}",
         stderr(&output)
     );
+}
+
+/// A request with any body and content type to `port`; returns the code, the headers and the body.
+fn http_raw(port: u16, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nDatadog-Meta-Lang: python\r\nDatadog-Meta-Lang-Version: 3.11.7\r\nDatadog-Meta-Lang-Interpreter: CPython\r\nDatadog-Meta-Tracer-Version: 9.9.9\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (code, head.to_lowercase(), body.to_string())
+}
+
+/// Polls a server GET until `done` accepts its JSON (at most 45 s).
+fn wait_for_json(port: u16, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let (code, body) = http_get(port, path, "");
+        if code == 200 {
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if done(&json) {
+                return json;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never became ready; last answer {code}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[derive(serde::Serialize)]
+struct MsgpackSpan {
+    service: &'static str,
+    name: &'static str,
+    resource: &'static str,
+    trace_id: u64,
+    span_id: u64,
+    parent_id: u64,
+    start: i64,
+    duration: i64,
+    error: i32,
+    meta: std::collections::HashMap<&'static str, &'static str>,
+    metrics: std::collections::HashMap<&'static str, f64>,
+    r#type: &'static str,
+}
+
+#[test]
+fn traces_in_every_encoding_reach_the_trace_api_services_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_with(dir.path(), &[("DD_API_KEY", "apm-test-key"), ("DD_ENV", "test")]);
+    up.line_starting("API key");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", up.apm_port)).is_err() {
+        assert!(Instant::now() < deadline, "the trace receiver never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // /info says what this agent supports.
+    let (code, head, body) = http_raw(up.apm_port, "GET", "/info", "", b"");
+    assert_eq!(code, 200);
+    assert!(head.contains("datadog-agent-version:"), "{head}");
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        info["endpoints"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("/v0.4/traces"))
+    );
+    assert_eq!(info["config"]["receiver_port"], up.apm_port);
+
+    // v0.4 msgpack: a notes request calling calendar, with a 128-bit trace id.
+    let trace_id = u64::MAX - 7;
+    let span = |service, name, resource, span_id, parent_id, offset, error, meta: &[(&'static str, &'static str)]| {
+        MsgpackSpan {
+            service,
+            name,
+            resource,
+            trace_id,
+            span_id,
+            parent_id,
+            start: now + offset,
+            duration: 4_000_000 - offset,
+            error,
+            meta: meta.iter().copied().collect(),
+            metrics: [("_sampling_priority_v1", 1.0)].into(),
+            r#type: "web",
+        }
+    };
+    let body = rmp_serde::to_vec_named(&vec![vec![
+        span(
+            "notes",
+            "flask.request",
+            "GET /notes",
+            1,
+            0,
+            0,
+            0,
+            &[("_dd.p.tid", "6740aa3b00000000"), ("http.status_code", "200")],
+        ),
+        span("notes", "requests.request", "GET /calendar", 2, 1, 1_000_000, 0, &[]),
+        span(
+            "calendar",
+            "flask.request",
+            "GET /calendar",
+            3,
+            2,
+            1_500_000,
+            1,
+            &[("error.message", "no calendar"), ("http.status_code", "500")],
+        ),
+    ]])
+    .unwrap();
+    let (code, head, answer) = http_raw(up.apm_port, "PUT", "/v0.4/traces", "application/msgpack", &body);
+    assert_eq!(code, 200, "{answer}");
+    assert!(head.contains("datadog-agent-version:"));
+    let rates: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(rates["rate_by_service"]["service:,env:"], 1.0);
+    assert_eq!(rates["rate_by_service"]["service:notes,env:test"], 1.0, "{answer}");
+
+    // JSON on v0.3 and a malformed body.
+    let json_trace = format!(
+        r#"[[{{"service":"legacy","name":"job","resource":"nightly","trace_id":99,"span_id":1,"parent_id":0,"start":{now},"duration":1000}}]]"#
+    );
+    let (code, _, answer) = http_raw(
+        up.apm_port,
+        "POST",
+        "/v0.3/traces",
+        "application/json",
+        json_trace.as_bytes(),
+    );
+    assert_eq!((code, answer.as_str()), (200, "OK"));
+    let (code, _, answer) = http_raw(
+        up.apm_port,
+        "PUT",
+        "/v0.4/traces",
+        "application/msgpack",
+        b"\x91\xdd\xff\xff\xff\xff",
+    );
+    assert_eq!(code, 400);
+    assert!(answer.contains("at byte 1"), "{answer}");
+
+    // The trace is assembled on the server, with parent links and the 128-bit id.
+    let trace = wait_for_json(up.port, &format!("/api/ui/apm/traces/{trace_id}"), |t| {
+        t["span_count"] == 3
+    });
+    assert_eq!(trace["trace_id_128"], format!("6740aa3b00000000{trace_id:016x}"));
+    assert_eq!(trace["root_span_id"], "1");
+    assert_eq!(trace["errors"], 1);
+    let spans = trace["spans"].as_array().unwrap();
+    let calendar = spans.iter().find(|s| s["service"] == "calendar").unwrap();
+    assert_eq!(
+        (calendar["parent_id"].as_str(), calendar["top_level"].as_bool()),
+        (Some("2"), Some(true))
+    );
+    assert_eq!(calendar["meta"]["error.message"], "no calendar");
+    assert_eq!(calendar["env"], "test");
+    assert_eq!(calendar["host"], "e2e-host");
+    wait_for_json(up.port, "/api/ui/apm/traces/99", |t| {
+        t["spans"][0]["service"] == "legacy"
+    });
+
+    // Span search in the search language, both APIs.
+    let found = wait_for_json(
+        up.port,
+        "/api/ui/apm/spans?query=service:calendar%20@http.status_code:%3E=500",
+        |a| a["spans"].as_array().is_some_and(|s| s.len() == 1),
+    );
+    assert_eq!(found["spans"][0]["span_id"], "3");
+    let events = wait_for_json(
+        up.port,
+        "/api/v2/spans/events?filter%5Bquery%5D=status:error&filter%5Bfrom%5D=now-1h",
+        |a| a["data"].as_array().is_some_and(|d| d.len() == 1),
+    );
+    assert_eq!(events["data"][0]["attributes"]["resource_name"], "GET /calendar");
+
+    // Stats: both services with hits, errors and latency percentiles.
+    let services = wait_for_json(up.port, "/api/ui/apm/services?from=now-1h", |a| {
+        a["services"].as_array().is_some_and(|s| s.len() >= 3)
+    });
+    let row = |name: &str| {
+        services["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (row("notes")["hits"].as_u64(), row("notes")["errors"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (row("calendar")["hits"].as_u64(), row("calendar")["errors"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let p99 = row("notes")["p99"].as_f64().unwrap();
+    assert!((p99 - 4e6).abs() / 4e6 < 0.02, "notes p99 {p99}");
+
+    // The APM section of `dogwatch status`.
+    let status = stdout(&up.status());
+    assert!(status.contains("APM Agent"), "{status}");
+    assert!(
+        status.contains(&format!("Receiver: 127.0.0.1:{}", up.apm_port)),
+        "{status}"
+    );
+    assert!(
+        status.contains("From python 3.11.7 (CPython), client 9.9.9"),
+        "{status}"
+    );
+    assert!(
+        status.contains("Priority sampling rate for 'service:notes,env:test': 100.0%"),
+        "{status}"
+    );
+    up.terminate();
 }
