@@ -11,6 +11,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+// mimalloc: trace intake allocates a string per span tag; glibc malloc spent a quarter of the
+// pipeline benchmark in malloc/free (crates/agent/benches/trace_pipeline.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Self-hosted observability for Datadog users: live processes, APM traces and DogStatsD
 /// metrics, collected by an agent configured exactly like Datadog's and kept on your own
 /// server.

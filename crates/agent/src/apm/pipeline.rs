@@ -92,10 +92,22 @@ pub fn process(
         if spans.is_empty() {
             continue;
         }
+        // libdd-trace-normalization 4.3.1 mangles names with repeated separators
+        // (`__main__.list_notes` becomes `main_.list_notes`); such names are normalized again
+        // from the original, as Datadog's agent does.
+        let odd_names: Vec<(usize, String)> = spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !is_plain_name(&s.name))
+            .map(|(i, s)| (i, s.name.clone()))
+            .collect();
         if let Err(e) = libdd_trace_normalization::normalizer::normalize_trace(&mut spans) {
             tracing::debug!(error = %e, "A trace failed normalization and was dropped.");
             outcome.invalid_traces += 1;
             continue;
+        }
+        for (i, name) in odd_names {
+            spans[i].name = normalize_name(&name);
         }
         if flags.computed_top_level {
             for span in &mut spans {
@@ -104,7 +116,7 @@ pub fn process(
                 }
             }
         } else {
-            libdd_trace_utils::trace_utils::compute_top_level_span(&mut spans);
+            mark_top_level(&mut spans);
         }
         for span in &mut spans {
             libdd_trace_obfuscation::obfuscate::obfuscate_pb_span(span, &settings.obfuscation);
@@ -153,6 +165,73 @@ pub fn process(
         });
     }
     outcome
+}
+
+/// The longest span name kept (Datadog's `MaxNameLen`).
+const MAX_NAME_LEN: usize = 100;
+
+/// Whether libdatadog's name normalization handles `name` correctly: letters, digits and
+/// single dots, starting with a letter.
+fn is_plain_name(name: &str) -> bool {
+    name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        && !name.contains("..")
+        && name.len() <= MAX_NAME_LEN
+}
+
+/// Datadog's `NormalizeName`: skip to the first letter; keep letters, digits and dots; any
+/// other run of characters becomes one `_`; `_.` becomes `.`; no trailing `_`; at most 100
+/// bytes; `unnamed_operation` when nothing is left.
+pub fn normalize_name(name: &str) -> String {
+    let mut cut = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let name = &name[..cut];
+    let mut out = String::with_capacity(name.len());
+    let mut wrote_underscore = false;
+    let start = name.bytes().position(|b| b.is_ascii_alphabetic()).unwrap_or(name.len());
+    for b in name[start..].bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+            wrote_underscore = false;
+        } else if b == b'.' {
+            if out.ends_with('_') {
+                out.pop();
+            }
+            out.push('.');
+            wrote_underscore = false;
+        } else if !wrote_underscore {
+            out.push('_');
+            wrote_underscore = true;
+        }
+    }
+    if out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("unnamed_operation");
+    }
+    out
+}
+
+/// Marks top-level spans (`_top_level` = 1): roots, spans whose parent is not in the chunk,
+/// and spans whose parent belongs to another service. libdatadog's `compute_top_level_span`
+/// does the same but copies every span's service into a map; this borrows them.
+fn mark_top_level(spans: &mut [pb::Span]) {
+    let top: Vec<bool> = {
+        let services: std::collections::HashMap<u64, &str> =
+            spans.iter().map(|s| (s.span_id, s.service.as_str())).collect();
+        spans
+            .iter()
+            .map(|s| s.parent_id == 0 || services.get(&s.parent_id).is_none_or(|parent| *parent != s.service))
+            .collect()
+    };
+    for (span, top) in spans.iter_mut().zip(top) {
+        if top {
+            span.metrics.insert(TOP_LEVEL_KEY.to_string(), 1.0);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +332,34 @@ mod tests {
         let (outcome, _) = run(vec![vec![span("notes", 1, 0, 0), foreign]], TracerFlags::default());
         assert_eq!(outcome.invalid_traces, 1);
         assert!(outcome.payload.chunks.is_empty());
+    }
+
+    #[test]
+    fn names_are_normalized_as_datadog_does() {
+        for (raw, normal) in [
+            ("__main__.list_notes", "main.list_notes"),
+            ("flask.request", "flask.request"),
+            ("a__b", "a_b"),
+            ("contiguous_____underscores", "contiguous_underscores"),
+            ("my-op name!", "my_op_name"),
+            ("a_.b", "a.b"),
+            ("123", "unnamed_operation"),
+            ("", "unnamed_operation"),
+        ] {
+            assert_eq!(normalize_name(raw), normal, "{raw}");
+            let (outcome, _) = run(
+                vec![vec![pb::Span {
+                    name: raw.into(),
+                    ..span("notes", 1, 0, 0)
+                }]],
+                TracerFlags::default(),
+            );
+            assert_eq!(
+                outcome.payload.chunks[0].spans[0].name, normal,
+                "{raw} through the pipeline"
+            );
+        }
+        assert_eq!(normalize_name(&"x".repeat(150)).len(), 100);
     }
 
     #[test]
