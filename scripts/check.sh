@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check the project has, in the order CI runs them: formatting, lints, then all tests
-# (Rust, the web UI's unit tests, and its browser tests against a real `dogwatch up`).
+# (Rust, the web UI's unit tests, its browser tests against a real `dogwatch up`, and Datadog's
+# own tracers against it).
 # Whatever a test needs is installed here first, so it runs on a fresh machine as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 # The UI is built (and type-checked) before the Rust tests, so the binary they build serves it.
 scripts/build-web.sh
 scripts/install-chromium.sh
+scripts/install-tracers.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -33,9 +35,12 @@ echo "== web UI unit tests (vitest)"
 echo "== web UI browser tests (playwright-core + chromium, against target/debug/dogwatch)"
 cargo build --locked -p dogwatch
 (cd web && node e2e/run.mjs) 2>&1 | tee -a "$log" || status=$?
+echo "== real tracers (ddtrace-run, dd-trace, ddapm-test-agent as the oracle) against target/debug/dogwatch"
+target/tracer-env/bin/python tests/tracers/run.py 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run, summed over every test binary and suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^ +Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($i == "passed") p += $(i-1); if ($i == "failed") f += $(i-1) } }
      /^e2e: [0-9]+ passed/ { p += $2; f += $4 }
+     /^tracers: [0-9]+ passed/ { p += $2; f += $4 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

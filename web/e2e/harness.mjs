@@ -63,10 +63,12 @@ export function dogwatchBin() {
   return bin;
 }
 
-/** Starts `dogwatch up` with its agent collecting processes every 2 s. Returns its base URL and API key. */
+/** Starts `dogwatch up` with its agent collecting processes every 2 s. Returns its base URL, API
+ * key, and the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`). */
 export async function startUp(extraEnv = {}) {
   const port = await freePort();
   const cmdPort = await freePort();
+  const apmPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "dogwatch-ui-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const apiKey = "ui-e2e-key-0123456789abcdef";
@@ -76,6 +78,7 @@ export async function startUp(extraEnv = {}) {
       ...process.env,
       DD_API_KEY: apiKey,
       DD_CMD_PORT: String(cmdPort),
+      DD_APM_RECEIVER_PORT: String(apmPort),
       DD_HOSTNAME: hostname,
       DD_TAGS: "team:ui,role:e2e",
       DD_PROCESS_CONFIG_INTERVALS_PROCESS: "2",
@@ -90,7 +93,7 @@ export async function startUp(extraEnv = {}) {
     if (child.exitCode != null) throw new Error(`dogwatch up exited (${child.exitCode}): ${output}`);
     return (await fetch(`${base}/api/ui/hosts`)).ok;
   });
-  return { base, apiKey, hostname, child, output: () => output };
+  return { base, apiKey, hostname, apmPort, child, output: () => output };
 }
 
 /** Debian's chromium under playwright-core; never a downloaded browser. */

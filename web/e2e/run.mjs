@@ -26,6 +26,58 @@ async function test(name, fn) {
   }
 }
 
+// A hand-made trace as a tracer sends it (v0.4 JSON): a web service calling a payments service
+// whose charge fails. Ids and times are exact 64-bit integers, written without going through a double.
+const TRACE_ID = 4242424242424242n;
+const ROOT_ID = "7001";
+const ERROR_SPAN_ID = "7004";
+function e2eTrace() {
+  const t0 = BigInt(Date.now() - 2000) * 1_000_000n;
+  const ms = (n) => BigInt(Math.round(n * 1e6));
+  const span = (id, parent, service, name, resource, at, dur, extra = {}) => ({
+    trace_id: TRACE_ID,
+    span_id: BigInt(id),
+    parent_id: BigInt(parent),
+    service,
+    name,
+    resource,
+    type: "web",
+    start: t0 + ms(at),
+    duration: ms(dur),
+    error: 0,
+    meta: { env: "e2e", version: "1.2.3", ...(extra.meta ?? {}) },
+    metrics: { _sampling_priority_v1: 1, ...(extra.metrics ?? {}) },
+    ...(extra.type ? { type: extra.type } : {}),
+    ...(extra.error ? { error: 1 } : {}),
+  });
+  return [
+    [
+      span(ROOT_ID, 0, "e2e-web", "http.request", "GET /checkout", 0, 50, { meta: { "http.status_code": "500", "http.method": "GET", "http.url": "http://shop.local/checkout" } }),
+      span(7002, ROOT_ID, "e2e-web", "checkout.validate", "validate_cart", 1, 5),
+      span(7003, ROOT_ID, "e2e-web", "http.client", "POST /charge", 8, 38, { type: "http", meta: { "http.status_code": "502" } }),
+      span(ERROR_SPAN_ID, 7003, "e2e-payments", "grpc.server", "Charge", 10, 34, {
+        error: true,
+        meta: {
+          "error.type": "PaymentDeclined",
+          "error.message": "card declined: insufficient funds",
+          "error.stack": "Traceback (most recent call last):\n  File \"payments.py\", line 42, in charge\n    raise PaymentDeclined(\"card declined\")",
+        },
+      }),
+      span(7005, ERROR_SPAN_ID, "e2e-payments", "postgres.query", "SELECT balance FROM accounts WHERE id = ?", 12, 8, { type: "sql" }),
+    ],
+  ];
+}
+
+async function sendTrace(apmPort) {
+  const body = JSON.stringify(e2eTrace(), (_, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(\d+)@@"/g, "$1");
+  const r = await fetch(`http://127.0.0.1:${apmPort}/v0.4/traces`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", "x-datadog-trace-count": "1", "datadog-meta-lang": "javascript" },
+    body,
+  });
+  if (!r.ok) throw new Error(`trace receiver answered ${r.status}: ${await r.text()}`);
+}
+
 const marker = `dwui-marker-${process.pid}`;
 // A process of the test's own, with a secret in its argv that the agent must scrub.
 const child = spawnTracked("sh", ["-c", "while :; do sleep 1; done", marker, "--password=topsecret"]);
@@ -239,6 +291,137 @@ try {
     await page.screenshot({ path: join(shots, "hosts.png") });
     await row.getByRole("link", { name: up.hostname }).click();
     await page.waitForURL(/\/processes\?q=host/);
+  });
+
+  await test("APM: the services page lists both traced services, and a service page charts them", async () => {
+    await sendTrace(up.apmPort);
+    await page.goto(`${up.base}/apm/services`);
+    // Stats are computed as spans arrive; the page reloads every 10 s, a reload is quicker.
+    let checks = 0;
+    await until("both services with hits", async () => {
+      if ((await page.locator('tr[data-service="e2e-web"]').count()) && (await page.locator('tr[data-service="e2e-payments"]').count())) return true;
+      if (++checks % 3 === 0) await page.reload();
+      return false;
+    }, 45_000, 1000);
+    const web = page.locator('tr[data-service="e2e-web"]');
+    const cells = await web.locator("td").allInnerTexts();
+    assert.ok(Number(cells[3].replace(/,/g, "")) >= 1, `hits of e2e-web: ${cells.join(" | ")}`);
+    assert.equal(cells[1], "e2e");
+    const pay = await page.locator('tr[data-service="e2e-payments"] td').allInnerTexts();
+    assert.ok(Number(pay[5]) >= 1, `errors of e2e-payments: ${pay.join(" | ")}`);
+    // Sorting is in the URL.
+    await page.locator('th[data-column="service"]').click();
+    await until("the sort in the URL", async () => /sort=service/.test(page.url()));
+    assert.deepEqual(await page.locator("tr[data-service]").evaluateAll((rs) => rs.map((r) => r.dataset.service).filter((s) => s.startsWith("e2e-"))), ["e2e-payments", "e2e-web"]);
+    await page.screenshot({ path: join(shots, "apm-services.png") });
+
+    await web.getByRole("link", { name: "e2e-web" }).click();
+    await page.waitForURL(/\/apm\/services\/e2e-web/);
+    await page.locator('[data-stat="Hits"]').waitFor();
+    const resource = page.locator('tr[data-resource="GET /checkout"]');
+    await resource.waitFor();
+    await resource.click();
+    await until("the resource in the URL", async () => new URL(page.url()).searchParams.get("resource") === "GET /checkout");
+    await page.locator("[data-resource-filter]").waitFor();
+    await until("two charts", async () => (await page.locator(".charts .chart").count()) === 2);
+    await page.screenshot({ path: join(shots, "apm-service.png") });
+    await page.getByRole("link", { name: "View traces" }).click();
+    await until("the explorer with the service query", async () => new URL(page.url()).searchParams.get("q") === "service:e2e-web");
+  });
+
+  await test("APM: the trace explorer finds the entry span, and a bad query shows its error", async () => {
+    await page.goto(`${up.base}/apm/traces?q=service:e2e-web`);
+    const row = page.locator(`tr[data-span-id="${ROOT_ID}"]`);
+    await until("the root span in the list", async () => {
+      if (await row.count()) return true;
+      await page.reload();
+      return false;
+    }, 30_000, 1500);
+    const text = await row.innerText();
+    assert.match(text, /GET \/checkout/);
+    assert.match(text, /http\.request/);
+    assert.match(text, /50 ms/);
+    assert.match(text, /500/);
+    // Entry spans only: the web service's inner spans are not listed until the toggle is off.
+    assert.equal(await page.locator('tr[data-span-id="7002"]').count(), 0);
+    await page.locator('input[name="entry"]').uncheck();
+    await until("entry=0 in the URL", async () => /entry=0/.test(page.url()));
+    await page.locator('tr[data-span-id="7002"]').waitFor();
+    await page.screenshot({ path: join(shots, "apm-explorer.png") });
+    await page.locator('input[name="entry"]').check();
+
+    const errorsBefore = consoleErrors.length;
+    const box = page.getByRole("textbox", { name: "Search spans" });
+    await box.fill("service:e2e-web (");
+    await box.press("Enter");
+    const error = page.locator(".search .error");
+    await error.waitFor();
+    await page.locator(".search .mirror mark").waitFor();
+    assert.ok((await row.count()) === 1, "the last good results stay");
+    await page.screenshot({ path: join(shots, "apm-explorer-error.png") });
+    await box.fill("service:e2e-web");
+    await box.press("Enter");
+    await error.waitFor({ state: "detached" });
+    const logged = consoleErrors.splice(errorsBefore);
+    assert.ok(logged.every((e) => /status of 400/.test(e)), logged.join("\n"));
+  });
+
+  await test("APM: the trace view draws the flame graph, selects a span on click, and lists every span", async () => {
+    await page.locator(`tr[data-span-id="${ROOT_ID}"] a`).first().click();
+    await page.waitForURL(new RegExp(`/apm/trace/${TRACE_ID}`));
+    const canvas = page.locator('canvas[aria-label="Flame graph"]');
+    await canvas.waitFor();
+    await until("the whole trace", async () => Number(await page.locator("[data-span-count]").getAttribute("data-span-count")) === 5, 20_000, 500);
+    const inked = await canvas.evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
+    assert.ok(inked > 5000, `the canvas has ${inked} painted pixels`);
+    await page.screenshot({ path: join(shots, "apm-trace.png") });
+    const panel = page.getByRole("complementary", { name: "Span details" });
+    assert.equal(await panel.getAttribute("data-span-id"), ROOT_ID);
+    // Click where the error span's bar is drawn, as a user does.
+    const bar = page.locator(`.span-list button[data-span-id="${ERROR_SPAN_ID}"]`);
+    const at = { x: Number(await bar.getAttribute("data-x")), y: Number(await bar.getAttribute("data-y")) };
+    const cbox = await canvas.boundingBox();
+    await page.mouse.move(cbox.x + at.x, cbox.y + at.y);
+    await page.getByRole("tooltip").waitFor();
+    assert.match(await page.getByRole("tooltip").innerText(), /e2e-payments[\s\S]*Charge[\s\S]*34 ms/);
+    await page.mouse.click(cbox.x + at.x, cbox.y + at.y);
+    await until("the error span selected", async () => (await panel.getAttribute("data-span-id")) === ERROR_SPAN_ID);
+    assert.equal(new URL(page.url()).searchParams.get("span"), ERROR_SPAN_ID);
+    await panel.locator("[data-error]").waitFor();
+    assert.match(await panel.locator(".error-message").innerText(), /card declined: insufficient funds/);
+    assert.match(await panel.locator(".error-type").innerText(), /PaymentDeclined/);
+    assert.match(await panel.locator("pre.stack").innerText(), /payments\.py", line 42/);
+    assert.match(await panel.locator('[data-kv="meta"]').innerText(), /error\.message/);
+    // The click zoomed to the span: reset brings the whole trace back.
+    const reset = page.getByRole("button", { name: "Reset zoom" });
+    assert.ok(await reset.isEnabled(), "zoomed in");
+    await page.screenshot({ path: join(shots, "apm-trace-flame.png") });
+    await reset.click();
+    assert.ok(await reset.isDisabled());
+
+    const involved = page.locator(".services-involved");
+    assert.match(await involved.locator('tr[data-service="e2e-web"]').innerText(), /e2e-web\s+3\s+0/);
+    assert.match(await involved.locator('tr[data-service="e2e-payments"]').innerText(), /e2e-payments\s+2\s+1/);
+
+    await page.getByRole("button", { name: "Waterfall" }).click();
+    await until("every span in the waterfall", async () => (await page.locator(".wf-row").count()) === 5);
+    const depths = await page.locator(".wf-row").evaluateAll((rs) => rs.map((r) => `${r.dataset.spanId}:${r.dataset.depth}`));
+    assert.deepEqual(depths, [`${ROOT_ID}:0`, "7002:1", "7003:1", `${ERROR_SPAN_ID}:2`, "7005:3"]);
+    await page.locator('.wf-row[data-span-id="7005"]').click();
+    await until("the query span selected", async () => (await panel.getAttribute("data-span-id")) === "7005");
+    await page.screenshot({ path: join(shots, "apm-trace-waterfall.png") });
+
+    const processes = panel.locator(".processes-link");
+    const host = (await processes.innerText()).replace(/^Processes on /, "");
+    assert.ok(host.length > 0, "the span has a host");
+    await processes.click();
+    await page.waitForURL(/\/processes\?q=host/);
+    await until("the processes search to show the host filter", async () => (await search.inputValue()).startsWith("host:"));
   });
 
   await test("the page logged no errors", async () => {

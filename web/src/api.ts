@@ -170,7 +170,7 @@ export interface SavedView {
   updated_ms: number;
 }
 
-type Params = Record<string, string | number | undefined | null>;
+export type Params = Record<string, string | number | undefined | null>;
 
 function url(path: string, params: Params = {}): string {
   const p = new URLSearchParams();
@@ -210,7 +210,8 @@ async function request<T>(method: string, path: string, init: { params?: Params;
   return body as T;
 }
 
-const get = <T>(path: string, params: Params, signal?: AbortSignal) => request<T>("GET", path, { params, signal });
+/** A GET of `path` with `params` (empty ones left out). */
+export const get = <T>(path: string, params: Params, signal?: AbortSignal) => request<T>("GET", path, { params, signal });
 
 export const api = {
   processes: (p: { query: string; sort: string; order: string; columns: string[]; offset: number; limit: number }, signal?: AbortSignal) =>

@@ -75,3 +75,52 @@ export function formatAgo(ms: number | null | undefined, now: number): string {
   if (diff < 1000) return "just now";
   return `${formatSpan(diff)} ago`;
 }
+
+const DURATION_UNITS: Array<[string, number]> = [
+  ["ns", 1],
+  ["µs", 1e3],
+  ["ms", 1e6],
+  ["s", 1e9],
+];
+
+/** A duration in nanoseconds, 3 significant digits and no trailing zeros: `850 µs`, `1.53 ms`,
+ * `2.1 s`; a minute or more as `formatSpan` does (`2m 5s`). Negative or missing is `—`. */
+export function formatDuration(ns: number | null | undefined): string {
+  if (ns == null || ns < 0 || !Number.isFinite(ns)) return "—";
+  if (ns >= 60e9) return formatSpan(ns / 1e6);
+  let unit = 0;
+  while (unit < DURATION_UNITS.length - 1 && ns >= DURATION_UNITS[unit + 1][1]) unit++;
+  let v = Number((ns / DURATION_UNITS[unit][1]).toPrecision(3));
+  // Rounding can carry into the next unit: 999.6 µs is 1 ms, not 1000 µs.
+  if (v >= 1000 && unit < DURATION_UNITS.length - 1) {
+    unit++;
+    v = Number((ns / DURATION_UNITS[unit][1]).toPrecision(3));
+  }
+  return `${v} ${DURATION_UNITS[unit][0]}`;
+}
+
+/** A fraction 0..1 as a percentage: `0%`, `<0.01%`, `2.5%`, `12.3%`, `100%`. */
+export function formatRatio(r: number | null | undefined): string {
+  if (r == null || r < 0 || !Number.isFinite(r)) return "—";
+  const pct = r * 100;
+  if (pct === 0) return "0%";
+  if (pct < 0.01) return "<0.01%";
+  if (pct >= 100) return "100%";
+  return `${Number(pct.toPrecision(pct < 10 ? 2 : 3))}%`;
+}
+
+/** Calls per second, small rates kept readable: `0/s`, `<0.01/s`, `0.25/s`, `12.5/s`, `1,204/s`. */
+export function formatPerSecond(n: number | null | undefined): string {
+  if (n == null || n < 0 || !Number.isFinite(n)) return "—";
+  if (n === 0) return "0/s";
+  if (n < 0.01) return "<0.01/s";
+  if (n < 100) return `${Number(n.toPrecision(3))}/s`;
+  return `${Math.round(n).toLocaleString("en-US")}/s`;
+}
+
+/** A local date and time to the millisecond: `2026-11-21 09:41:07.123`. */
+export function formatTimeMillis(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms)) return "—";
+  const millis = String(Math.floor(((ms % 1000) + 1000) % 1000)).padStart(3, "0");
+  return `${formatTime(ms)}.${millis}`;
+}

@@ -1,9 +1,14 @@
 import { render } from "preact";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
+import { matchRoute } from "./apm-state";
 import { navigate, useLocation } from "./router";
 import { ProcessesPage } from "./pages/Processes";
 import { HostsPage } from "./pages/Hosts";
+import { ApmServicesPage } from "./pages/ApmServices";
+import { ApmServicePage } from "./pages/ApmService";
+import { ApmTracesPage } from "./pages/ApmTraces";
+import { ApmTracePage } from "./pages/ApmTrace";
 
 function Link(props: { href: string; current: boolean; children: string }) {
   return (
@@ -23,8 +28,25 @@ function Link(props: { href: string; current: boolean; children: string }) {
 
 function App() {
   const { path, search } = useLocation();
-  const page = path.startsWith("/hosts") ? "hosts" : "processes";
+  const route = matchRoute(path);
   if (path === "/" || path === "") navigate("/processes" + search, true);
+  const page = (() => {
+    switch (route.page) {
+      case "hosts":
+        return <HostsPage />;
+      case "apm-services":
+        return <ApmServicesPage search={search} />;
+      case "apm-service":
+        return <ApmServicePage service={route.service} search={search} />;
+      case "apm-traces":
+        return <ApmTracesPage search={search} />;
+      case "apm-trace":
+        // Another trace is a fresh page: nothing of the last one carries over.
+        return <ApmTracePage key={route.traceId} traceId={route.traceId} search={search} />;
+      default:
+        return <ProcessesPage search={search} />;
+    }
+  })();
   return (
     <div class="app">
       <div class="topbar">
@@ -32,16 +54,22 @@ function App() {
           dogwatch
         </a>
         <nav>
-          <Link href="/processes" current={page === "processes"}>
+          <Link href="/processes" current={route.page === "processes"}>
             Live Processes
           </Link>{" "}
-          <Link href="/hosts" current={page === "hosts"}>
+          <Link href="/hosts" current={route.page === "hosts"}>
             Hosts
+          </Link>{" "}
+          <Link href="/apm/services" current={route.page === "apm-services" || route.page === "apm-service"}>
+            APM Services
+          </Link>{" "}
+          <Link href="/apm/traces" current={route.page === "apm-traces" || route.page === "apm-trace"}>
+            Traces
           </Link>
         </nav>
         <span class="spacer" />
       </div>
-      <div class="page">{page === "hosts" ? <HostsPage /> : <ProcessesPage search={search} />}</div>
+      <div class="page">{page}</div>
     </div>
   );
 }

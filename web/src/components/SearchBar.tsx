@@ -14,6 +14,9 @@ export function SearchBar(props: {
   /** The query the error is about. */
   errorQuery: string | null;
   onApply: (query: string) => void;
+  /** The input's accessible name and placeholder (the Live Processes page's by default). */
+  label?: string;
+  placeholder?: string;
 }) {
   const [text, setText] = useState(props.query);
   const input = useRef<HTMLInputElement>(null);
@@ -90,8 +93,8 @@ export function SearchBar(props: {
           type="text"
           spellcheck={false}
           autocomplete="off"
-          aria-label="Search processes"
-          placeholder="Search processes: java -kafka   command:nginx   user:postgres   @cpu:>50"
+          aria-label={props.label ?? "Search processes"}
+          placeholder={props.placeholder ?? "Search processes: java -kafka   command:nginx   user:postgres   @cpu:>50"}
           value={text}
           onInput={(e) => {
             onInput((e.target as HTMLInputElement).value);

@@ -1,4 +1,4 @@
-// A small time-series chart (uPlot) for the process side panel. -1 (unreadable) is a gap.
+// A small time-series chart (uPlot) for the process side panel and the APM service page. -1 (unreadable) is a gap.
 // The chart is built once per set of series; a refresh only hands it new data, so hovering
 // survives the panel's reloads.
 
@@ -9,6 +9,15 @@ export interface ChartSeries {
   label: string;
   color: string;
   values: number[];
+}
+
+/** The indexes of values with no value on either side, which a line cannot show; null when none. */
+function isolated(values: ArrayLike<number | null | undefined>): number[] | null {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] != null && values[i - 1] == null && values[i + 1] == null) out.push(i);
+  }
+  return out.length > 0 ? out : null;
 }
 
 function chartData(times: number[], series: ChartSeries[]): uPlot.AlignedData {
@@ -23,6 +32,8 @@ export function TimeChart(props: {
   times: number[];
   series: ChartSeries[];
   format: (v: number) => string;
+  /** What is said when no value is readable (the process panel's wording by default). */
+  emptyText?: string;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -57,6 +68,8 @@ export function TimeChart(props: {
             width: 1.5,
             fill: s.color + "22",
             spanGaps: false,
+            // A value between gaps (one request in a quiet hour) is drawn as a dot.
+            points: { size: 6, width: 2, filter: (u: uPlot, i: number, show: boolean) => (show ? null : isolated(u.data[i])) },
             value: (_u: uPlot, v: number | null) => (v == null ? "—" : fmt(v)),
           })),
         ],
@@ -82,7 +95,7 @@ export function TimeChart(props: {
   return (
     <div class="chart" data-chart={props.title}>
       <h5>{props.title}</h5>
-      {readable ? <div ref={host} /> : <div class="none">No readable values in this range (the agent could not read them, or no history yet).</div>}
+      {readable ? <div ref={host} /> : <div class="none">{props.emptyText ?? "No readable values in this range (the agent could not read them, or no history yet)."}</div>}
     </div>
   );
 }

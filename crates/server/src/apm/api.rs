@@ -179,7 +179,7 @@ async fn service(
         summary.add(row);
         by_resource.entry(row.resource.clone()).or_default().add(row);
     }
-    if summary.hits == 0 {
+    if summary.hits == 0 && !has_spans(&state, &service, from, to).await? {
         return Err(ApiError::not_found(format!(
             "no traffic of service {service:?} between {} and {}",
             dogwatch_model::time::iso8601_ms(from),
@@ -201,6 +201,7 @@ async fn service(
     resources.sort_by(|a, b| b["hits"].as_u64().cmp(&a["hits"].as_u64()));
     let mut summary_json = summary.json(seconds);
     summary_json["service"] = json!(service);
+    summary_json["env"] = json!(params.text("env").unwrap_or("").to_lowercase());
     Ok(Json(json!({
         "service": service,
         "from_ms": from,
@@ -208,6 +209,19 @@ async fn service(
         "summary": summary_json,
         "resources": resources,
     })))
+}
+
+/// Whether any span of `service` started in the window (stats lag spans by up to 20 s).
+async fn has_spans(state: &AppState, service: &str, from: i64, to: i64) -> Result<bool, ApiError> {
+    let scan = SpanScan {
+        from_ns: ms_to_ns(from),
+        to_ns: ms_to_ns(to),
+        service: Some(service.to_string()),
+        limit: 1,
+        ..Default::default()
+    };
+    let found = read_store(state, "spans", move |store| store.scan_spans(&scan)).await?;
+    Ok(!found.is_empty())
 }
 
 /// `GET /api/ui/apm/series?service&resource&env&from&to&step`: hits, errors and latency

@@ -1,0 +1,214 @@
+// The APM pages' paths and state, kept in the URL so a link reproduces the view. As for the
+// Live Processes page (url-state.ts), only values that differ from the defaults are written.
+
+import { quoteValue, tagTerm } from "./query-edit";
+
+/** The time ranges the APM pages offer, shortest first. */
+export const APM_RANGES: Array<{ name: string; ms: number }> = [
+  { name: "15m", ms: 15 * 60_000 },
+  { name: "1h", ms: 3_600_000 },
+  { name: "4h", ms: 4 * 3_600_000 },
+  { name: "1d", ms: 86_400_000 },
+  { name: "2d", ms: 2 * 86_400_000 },
+  { name: "7d", ms: 7 * 86_400_000 },
+];
+
+export const DEFAULT_APM_RANGE = "1h";
+
+/** The length of a range named in the URL, in ms (the default range's for an unknown name). */
+export function rangeMs(name: string): number {
+  return (APM_RANGES.find((r) => r.name === name) ?? APM_RANGES.find((r) => r.name === DEFAULT_APM_RANGE)!).ms;
+}
+
+/** Which page a path shows. Services and trace ids are URL-encoded path segments. */
+export type Route =
+  | { page: "processes" }
+  | { page: "hosts" }
+  | { page: "apm-services" }
+  | { page: "apm-service"; service: string }
+  | { page: "apm-traces" }
+  | { page: "apm-trace"; traceId: string };
+
+function segment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The page at `path`; anything unknown is the Live Processes page. */
+export function matchRoute(path: string): Route {
+  const p = path.replace(/\/+$/, "");
+  if (p === "/hosts") return { page: "hosts" };
+  if (p === "/apm" || p === "/apm/services") return { page: "apm-services" };
+  if (p.startsWith("/apm/services/") && p.length > "/apm/services/".length) return { page: "apm-service", service: segment(p.slice("/apm/services/".length)) };
+  if (p === "/apm/traces") return { page: "apm-traces" };
+  if (p.startsWith("/apm/trace/") && p.length > "/apm/trace/".length) return { page: "apm-trace", traceId: segment(p.slice("/apm/trace/".length)) };
+  return { page: "processes" };
+}
+
+type Params = Record<string, string | null | undefined>;
+
+function withSearch(path: string, params: Params): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== "") p.set(k, v);
+  const s = p.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+const rangeParam = (range: string) => (range === DEFAULT_APM_RANGE ? null : range);
+const parseRange = (p: URLSearchParams) => {
+  const r = p.get("range");
+  return APM_RANGES.some((x) => x.name === r) ? r! : DEFAULT_APM_RANGE;
+};
+const parseOrder = (p: URLSearchParams, fallback: "asc" | "desc"): "asc" | "desc" => {
+  const o = p.get("order");
+  return o === "asc" || o === "desc" ? o : fallback;
+};
+
+/** The Services list: range, env filter and sort. */
+export interface ServicesView {
+  range: string;
+  env: string;
+  sort: string;
+  order: "asc" | "desc";
+}
+
+export const SERVICE_COLUMNS = ["service", "env", "type", "hits", "hits_per_s", "errors", "error_rate", "avg", "p50", "p95", "p99"] as const;
+export const DEFAULT_SERVICES_VIEW: ServicesView = { range: DEFAULT_APM_RANGE, env: "", sort: "hits", order: "desc" };
+
+export function parseServicesView(search: string): ServicesView {
+  const p = new URLSearchParams(search);
+  const d = DEFAULT_SERVICES_VIEW;
+  const sort = p.get("sort");
+  return {
+    range: parseRange(p),
+    env: p.get("env") ?? d.env,
+    sort: sort && (SERVICE_COLUMNS as readonly string[]).includes(sort) ? sort : d.sort,
+    order: parseOrder(p, d.order),
+  };
+}
+
+export function servicesPath(view: ServicesView): string {
+  const d = DEFAULT_SERVICES_VIEW;
+  return withSearch("/apm/services", {
+    range: rangeParam(view.range),
+    env: view.env,
+    sort: view.sort === d.sort ? null : view.sort,
+    order: view.order === d.order ? null : view.order,
+  });
+}
+
+/** One service's page: range, env, the resource its charts are filtered to, the resource table's sort. */
+export interface ServiceView {
+  service: string;
+  range: string;
+  env: string;
+  resource: string | null;
+  sort: string;
+  order: "asc" | "desc";
+}
+
+export const RESOURCE_COLUMNS = ["resource", "name", "hits", "errors", "error_rate", "avg", "p50", "p95", "p99", "total_duration"] as const;
+
+export function parseServiceView(service: string, search: string): ServiceView {
+  const p = new URLSearchParams(search);
+  const sort = p.get("sort");
+  return {
+    service,
+    range: parseRange(p),
+    env: p.get("env") ?? "",
+    resource: p.get("resource"),
+    sort: sort && (RESOURCE_COLUMNS as readonly string[]).includes(sort) ? sort : "total_duration",
+    order: parseOrder(p, "desc"),
+  };
+}
+
+export function servicePath(view: Pick<ServiceView, "service"> & Partial<ServiceView>): string {
+  return withSearch(`/apm/services/${encodeURIComponent(view.service)}`, {
+    range: view.range ? rangeParam(view.range) : null,
+    env: view.env,
+    resource: view.resource,
+    sort: view.sort && view.sort !== "total_duration" ? view.sort : null,
+    order: view.order === "asc" ? "asc" : null,
+  });
+}
+
+/** The trace explorer: query, range, and whether only service entry spans are listed. */
+export interface ExplorerView {
+  query: string;
+  range: string;
+  entry: boolean;
+}
+
+export const DEFAULT_EXPLORER_VIEW: ExplorerView = { query: "", range: DEFAULT_APM_RANGE, entry: true };
+
+export function parseExplorerView(search: string): ExplorerView {
+  const p = new URLSearchParams(search);
+  return { query: p.get("q") ?? "", range: parseRange(p), entry: p.get("entry") !== "0" };
+}
+
+export function explorerPath(view: Partial<ExplorerView>): string {
+  return withSearch("/apm/traces", {
+    q: view.query,
+    range: view.range ? rangeParam(view.range) : null,
+    entry: view.entry === false ? "0" : null,
+  });
+}
+
+/** The trace view: the selected span (the root by default) and the tab. */
+export interface TraceView {
+  traceId: string;
+  span: string | null;
+  tab: "flame" | "waterfall";
+}
+
+export function parseTraceView(traceId: string, search: string): TraceView {
+  const p = new URLSearchParams(search);
+  return { traceId, span: p.get("span"), tab: p.get("tab") === "waterfall" ? "waterfall" : "flame" };
+}
+
+export function tracePath(view: Pick<TraceView, "traceId"> & Partial<TraceView>): string {
+  return withSearch(`/apm/trace/${encodeURIComponent(view.traceId)}`, {
+    span: view.span,
+    tab: view.tab === "waterfall" ? "waterfall" : null,
+  });
+}
+
+/** The explorer query for a service's spans, or for one of its resources. */
+export function serviceQuery(service: string, resource?: string | null): string {
+  const q = `service:${quoteValue(service)}`;
+  return resource ? `${q} resource_name:${quoteValue(resource)}` : q;
+}
+
+/** The Live Processes page filtered to one host (the value quoted when the search needs it). */
+export function hostProcessesPath(host: string): string {
+  return `/processes?${new URLSearchParams({ q: tagTerm("host", host) })}`;
+}
+
+/** A copy of `rows` sorted by `key`: numbers numerically, strings by locale; ties keep their order. */
+export function sortRows<T extends object>(rows: readonly T[], key: string, order: "asc" | "desc"): T[] {
+  const dir = order === "asc" ? 1 : -1;
+  const value = (r: T) => (r as Record<string, unknown>)[key];
+  return rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => {
+      const x = value(a.r);
+      const y = value(b.r);
+      let c: number;
+      if (typeof x === "number" && typeof y === "number") c = x - y;
+      else if (x == null || y == null) c = x == null ? (y == null ? 0 : 1) : -1;
+      else c = String(x).localeCompare(String(y));
+      // Missing values go last whichever the direction.
+      if (x == null || y == null) return c || a.i - b.i;
+      return c * dir || a.i - b.i;
+    })
+    .map((x) => x.r);
+}
+
+/** A header click: the same column reverses, another sorts text ascending and numbers descending. */
+export function nextSort(current: { sort: string; order: "asc" | "desc" }, column: string, textual: boolean): { sort: string; order: "asc" | "desc" } {
+  if (current.sort === column) return { sort: column, order: current.order === "asc" ? "desc" : "asc" };
+  return { sort: column, order: textual ? "asc" : "desc" };
+}

@@ -1,0 +1,146 @@
+// The APM Services page: each service's requests, errors and latency (RED metrics) over the
+// chosen range, from the stats of its entry spans. Sorted in the browser; reloaded every 10 s.
+
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { apmApi, type ServiceStats } from "../apm-api";
+import { nextSort, parseServicesView, rangeMs, servicePath, servicesPath, sortRows, type ServicesView } from "../apm-state";
+import { NavLink, RangePicker, RefreshStatus, SortHeader } from "../components/ApmParts";
+import { formatCount, formatDuration, formatPerSecond, formatRatio } from "../format";
+import { Refresher } from "../refresher";
+import { navigate } from "../router";
+import { useLiveRefresh } from "../use-live-refresh";
+
+/** How often the APM pages reload while visible. */
+export const APM_REFRESH_MS = 10_000;
+
+const COLUMNS: Array<{ name: keyof ServiceStats; label: string; num?: boolean; format?: (v: number) => string }> = [
+  { name: "service", label: "Service" },
+  { name: "env", label: "Env" },
+  { name: "type", label: "Type" },
+  { name: "hits", label: "Hits", num: true, format: formatCount },
+  { name: "hits_per_s", label: "Hits/s", num: true, format: formatPerSecond },
+  { name: "errors", label: "Errors", num: true, format: formatCount },
+  { name: "error_rate", label: "Error rate", num: true, format: formatRatio },
+  { name: "avg", label: "Avg", num: true, format: formatDuration },
+  { name: "p50", label: "p50", num: true, format: formatDuration },
+  { name: "p95", label: "p95", num: true, format: formatDuration },
+  { name: "p99", label: "p99", num: true, format: formatDuration },
+];
+
+export function ApmServicesPage(props: { search: string }) {
+  const view = useMemo(() => parseServicesView(props.search), [props.search]);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+  const [services, setServices] = useState<ServiceStats[] | null>(null);
+  const [envs, setEnvs] = useState<string[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [updatedAt, setUpdatedAt] = useState<number | null>(null);
+
+  const setView = (patch: Partial<ServicesView>, push = true) => navigate(servicesPath({ ...viewRef.current, ...patch }), !push);
+
+  const refresher = useMemo(
+    () =>
+      new Refresher(async (signal) => {
+        const v = viewRef.current;
+        const to = Date.now();
+        try {
+          const a = await apmApi.services({ from: to - rangeMs(v.range), to, env: v.env || undefined }, signal);
+          if (signal.aborted) return;
+          setServices(a.services);
+          setEnvs(a.envs ?? []);
+          setError(null);
+          setUpdatedAt(Date.now());
+        } catch (e) {
+          if ((e as Error).name !== "AbortError") setError((e as Error).message);
+        }
+      }, APM_REFRESH_MS),
+    [],
+  );
+  useLiveRefresh(refresher);
+
+  // A new range or env reloads at once.
+  const dataKey = `${view.range}|${view.env}`;
+  const firstKey = useRef(dataKey);
+  useEffect(() => {
+    if (firstKey.current === dataKey) return;
+    firstKey.current = "";
+    refresher.now();
+  }, [dataKey]);
+
+  const rows = useMemo(() => (services ? sortRows(services, view.sort, view.order) : null), [services, view.sort, view.order]);
+  const sort = (column: string) => setView(nextSort(view, column, column === "service" || column === "env" || column === "type"), false);
+  // The env in the URL stays offered even when the range has no data for it.
+  const envOptions = view.env && !envs.includes(view.env) ? [...envs, view.env] : envs;
+
+  return (
+    <div class="apm">
+      <div class="toolbar">
+        <h2>APM Services</h2>
+        <label class="inline">
+          Env{" "}
+          <select name="env" value={view.env} onChange={(e) => setView({ env: (e.target as HTMLSelectElement).value })}>
+            <option value="">All envs</option>
+            {envOptions.map((env) => (
+              <option key={env} value={env}>
+                {env}
+              </option>
+            ))}
+          </select>
+        </label>
+        <RangePicker range={view.range} onChange={(range) => setView({ range })} />
+        <NavLink href="/apm/traces" class="toolbar-link">
+          Trace explorer →
+        </NavLink>
+        <span class="spacer" />
+        <RefreshStatus updatedAt={updatedAt} failing={error != null} />
+      </div>
+      {error && <div class="banner error">Cannot load services: {error}. Retrying every {APM_REFRESH_MS / 1000} s.</div>}
+      <div class="apm-body">
+        {rows == null && !error ? (
+          <div class="empty">
+            <span class="spinner" /> Loading services…
+          </div>
+        ) : rows && rows.length === 0 ? (
+          <div class="empty">
+            <strong>No service has sent traces {view.env ? `in env ${view.env} ` : ""}in the last {view.range}</strong>
+            Point a tracer at this machine's trace port (the Datadog default, 8126): for example <code>DD_TRACE_AGENT_URL=http://localhost:8126</code>, or
+            run your app with <code>ddtrace-run</code>. A service is listed a few seconds after its first traces arrive.
+          </div>
+        ) : rows ? (
+          <table class="list services-table">
+            <thead>
+              <tr>
+                {COLUMNS.map((c) => (
+                  <SortHeader key={c.name} column={c.name} label={c.label} num={c.num} sort={view.sort} order={view.order} onSort={sort} />
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((s) => {
+                // A row is one service in one env: its page shows that env.
+                const href = servicePath({ service: s.service, range: view.range, env: s.env || view.env || undefined });
+                return (
+                  <tr key={`${s.service}|${s.env}`} class="clickable" data-service={s.service} onClick={(e) => (e.target as HTMLElement).tagName !== "A" && navigate(href)}>
+                    {COLUMNS.map((c) =>
+                      c.name === "service" ? (
+                        <td key={c.name}>
+                          <NavLink href={href} class="strong">
+                            {s.service}
+                          </NavLink>
+                        </td>
+                      ) : (
+                        <td key={c.name} class={`${c.num ? "num" : ""}${c.name === "error_rate" && s.error_rate > 0 ? " bad" : ""}`}>
+                          {c.format ? c.format(s[c.name] as number) : String(s[c.name] || "—")}
+                        </td>
+                      ),
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        ) : null}
+      </div>
+    </div>
+  );
+}
