@@ -101,16 +101,16 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
-/// The body, or 413 past the limit / 400 when it cannot be read.
-fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, Response> {
+/// The body, or why not: 413 past the limit, 400 when it cannot be read.
+fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, (StatusCode, String)> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            error(
+            (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the request body is larger than {limit} bytes (apm_config.max_payload_size)"),
             )
         } else {
-            error(
+            (
                 rejection.status(),
                 format!("cannot read the request body: {}", rejection.body_text()),
             )
@@ -150,9 +150,9 @@ async fn receive_traces(
     let tracer = tracer_info(&headers);
     let body = match read_body(body, shared.settings.max_payload_size) {
         Ok(body) => body,
-        Err(response) => {
+        Err((status, message)) => {
             shared.receiver_stats.record_error(&tracer);
-            return response;
+            return error(status, message);
         }
     };
     let flags = TracerFlags {
@@ -233,7 +233,7 @@ async fn client_stats(
 ) -> Response {
     let body = match read_body(body, shared.settings.max_payload_size) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, message)) => return error(status, message),
     };
     if let Err(e) = msgpack_check::check(&body) {
         return error(StatusCode::BAD_REQUEST, format!("invalid v0.6 stats payload: {e}"));
@@ -312,7 +312,7 @@ async fn accepted_not_stored(
 ) -> Response {
     let body = match read_body(body, shared.settings.max_payload_size) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, message)) => return error(status, message),
     };
     shared.receiver_stats.record_not_stored(uri.path(), body.len() as u64);
     (StatusCode::ACCEPTED, Json(json!({}))).into_response()

@@ -45,7 +45,7 @@ pub async fn stats(
     store(&state, &headers, Records::ApmStats(stats_rows(payload))).await
 }
 
-fn first_non_empty<'a>(candidates: [&'a str; 3]) -> &'a str {
+fn first_non_empty(candidates: [&str; 3]) -> &str {
     candidates.into_iter().find(|s| !s.is_empty()).unwrap_or("")
 }
 

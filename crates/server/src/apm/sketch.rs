@@ -48,7 +48,7 @@ impl MergedSketch {
             .map(|(i, c)| (store.contiguous_bin_index_offset.saturating_add(i as i32), *c));
         let sparse = store.bin_counts.iter().map(|(i, c)| (*i, *c));
         for (index, count) in contiguous.chain(sparse) {
-            if !(count > 0.0) {
+            if count.is_nan() || count <= 0.0 {
                 continue;
             }
             let index = if own == (mapping.gamma, mapping.index_offset) {
