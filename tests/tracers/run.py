@@ -16,7 +16,7 @@ What happens:
    a reference failure rather than as a dogwatch bug.
 2. dogwatch run: `dogwatch up` on free ports with a temporary data directory (as web/e2e/harness.mjs
    starts it), plus `DD_APM_RECEIVER_PORT`; the same apps and requests; then the server's APM API
-   (docs/apm-api-contract.md) is polled and asserted on ("dogwatch: ...").
+   (docs/api.md, "APM") is polled and asserted on ("dogwatch: ...").
 3. Oracle: each request's trace from both runs is compared span by span ("oracle: ...").
 
 Every test prints `PASS <name>` or `FAIL <name>: <reason>`; the last line is

@@ -1,4 +1,4 @@
-// The server's APM routes (docs/apm-api-contract.md), typed. Ids are decimal strings, times and
+// The server's APM routes (docs/api.md, "APM"), typed. Ids are decimal strings, times and
 // durations are nanoseconds (`start` a decimal string, `start_ms` a float for charts).
 
 import { get } from "./api";
