@@ -3,7 +3,7 @@
 
 import type { ComponentChildren } from "preact";
 import { APM_RANGES } from "../apm-state";
-import { formatClock } from "../format";
+import { formatClock, formatCount, formatDuration, formatRatio } from "../format";
 import { navigate } from "../router";
 
 /** A link that changes the page in place (ctrl/cmd/shift-click still opens a new tab). */
@@ -85,4 +85,24 @@ export function DurationBar(props: { fraction: number; offset?: number; error?: 
       <span class={props.error ? "error" : ""} style={`left:${left.toFixed(2)}%;width:${width.toFixed(2)}%${props.color && !props.error ? `;background:${props.color}` : ""}`} />
     </span>
   );
+}
+
+/** A column of a RED metrics table (services, resources). */
+export interface RedColumn<T> {
+  name: keyof T & string;
+  label: string;
+  num?: boolean;
+  format?: (v: number) => string;
+}
+
+/** The error and latency columns every RED table shares: errors, error rate, avg, p50, p95, p99. */
+export function redColumns<T extends { errors: number; error_rate: number; avg: number | null; p50: number | null; p95: number | null; p99: number | null }>(): Array<RedColumn<T>> {
+  return [
+    { name: "errors", label: "Errors", num: true, format: formatCount },
+    { name: "error_rate", label: "Error rate", num: true, format: formatRatio },
+    { name: "avg", label: "Avg", num: true, format: formatDuration },
+    { name: "p50", label: "p50", num: true, format: formatDuration },
+    { name: "p95", label: "p95", num: true, format: formatDuration },
+    { name: "p99", label: "p99", num: true, format: formatDuration },
+  ];
 }

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { apmApi, type ResourceStats, type SeriesAnswer, type ServiceAnswer } from "../apm-api";
 import { explorerPath, nextSort, parseServiceView, rangeMs, servicePath, serviceQuery, servicesPath, sortRows, type ServiceView } from "../apm-state";
-import { NavLink, RangePicker, RefreshStatus, SortHeader } from "../components/ApmParts";
+import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, redColumns } from "../components/ApmParts";
 import { TimeChart } from "../components/TimeChart";
 import { formatCount, formatDuration, formatPerSecond, formatRatio } from "../format";
 import { Refresher } from "../refresher";
@@ -14,16 +14,11 @@ import { navigate } from "../router";
 import { useLiveRefresh } from "../use-live-refresh";
 import { APM_REFRESH_MS } from "./ApmServices";
 
-const RESOURCE_COLUMNS: Array<{ name: keyof ResourceStats; label: string; num?: boolean; format?: (v: number) => string }> = [
+const RESOURCE_COLUMNS: Array<RedColumn<ResourceStats>> = [
   { name: "resource", label: "Resource" },
   { name: "name", label: "Operation" },
   { name: "hits", label: "Hits", num: true, format: formatCount },
-  { name: "errors", label: "Errors", num: true, format: formatCount },
-  { name: "error_rate", label: "Error rate", num: true, format: formatRatio },
-  { name: "avg", label: "Avg", num: true, format: formatDuration },
-  { name: "p50", label: "p50", num: true, format: formatDuration },
-  { name: "p95", label: "p95", num: true, format: formatDuration },
-  { name: "p99", label: "p99", num: true, format: formatDuration },
+  ...redColumns<ResourceStats>(),
   { name: "total_duration", label: "Total time", num: true, format: formatDuration },
 ];
 

@@ -4,8 +4,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { apmApi, type ServiceStats } from "../apm-api";
 import { nextSort, parseServicesView, rangeMs, servicePath, servicesPath, sortRows, type ServicesView } from "../apm-state";
-import { NavLink, RangePicker, RefreshStatus, SortHeader } from "../components/ApmParts";
-import { formatCount, formatDuration, formatPerSecond, formatRatio } from "../format";
+import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, redColumns } from "../components/ApmParts";
+import { formatCount, formatPerSecond } from "../format";
 import { Refresher } from "../refresher";
 import { navigate } from "../router";
 import { useLiveRefresh } from "../use-live-refresh";
@@ -13,18 +13,13 @@ import { useLiveRefresh } from "../use-live-refresh";
 /** How often the APM pages reload while visible. */
 export const APM_REFRESH_MS = 10_000;
 
-const COLUMNS: Array<{ name: keyof ServiceStats; label: string; num?: boolean; format?: (v: number) => string }> = [
+const COLUMNS: Array<RedColumn<ServiceStats>> = [
   { name: "service", label: "Service" },
   { name: "env", label: "Env" },
   { name: "type", label: "Type" },
   { name: "hits", label: "Hits", num: true, format: formatCount },
   { name: "hits_per_s", label: "Hits/s", num: true, format: formatPerSecond },
-  { name: "errors", label: "Errors", num: true, format: formatCount },
-  { name: "error_rate", label: "Error rate", num: true, format: formatRatio },
-  { name: "avg", label: "Avg", num: true, format: formatDuration },
-  { name: "p50", label: "p50", num: true, format: formatDuration },
-  { name: "p95", label: "p95", num: true, format: formatDuration },
-  { name: "p99", label: "p99", num: true, format: formatDuration },
+  ...redColumns<ServiceStats>(),
 ];
 
 export function ApmServicesPage(props: { search: string }) {
