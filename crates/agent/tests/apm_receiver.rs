@@ -294,3 +294,51 @@ proptest! {
         let _ = decode_traces(TraceVersion::V05, "application/msgpack", &body);
     }
 }
+
+/// `apm_config.receiver_socket`: the receiver answers on a Unix socket, and removes it at stop.
+#[tokio::test]
+async fn the_receiver_listens_on_a_unix_socket_when_configured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("apm.socket");
+    let mut config = dogwatch_agent::config::AgentConfig::default();
+    config.api_key = "k".into();
+    config.apm_config.receiver_port = 0;
+    config.apm_config.receiver_socket = socket.display().to_string();
+    let forwarder = dogwatch_agent::forwarder::Forwarder::new(
+        dogwatch_agent::forwarder::ForwarderSettings::from_config(&config, dir.path()),
+    )
+    .unwrap();
+    let (stop, signal) = dogwatch_agent::shutdown::channel();
+    let agent = dogwatch_agent::apm::TraceAgent::start(&config, "web-1", forwarder.handle(), signal)
+        .await
+        .unwrap();
+    assert_eq!(agent.local_addr(), None, "port 0 turns TCP off");
+
+    let body = json_trace("notes", 1.0);
+    let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let head = format!(
+        "PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_lowercase().contains("datadog-agent-version:"), "{answer}");
+    assert!(answer.contains("service:notes,env:"), "{answer}");
+
+    stop.trigger();
+    for task in agent.into_tasks() {
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert!(!socket.exists(), "the socket file is removed at stop");
+}
