@@ -302,8 +302,10 @@ async fn the_receiver_listens_on_a_unix_socket_when_configured() {
 
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("apm.socket");
-    let mut config = dogwatch_agent::config::AgentConfig::default();
-    config.api_key = "k".into();
+    let mut config = dogwatch_agent::config::AgentConfig {
+        api_key: "k".into(),
+        ..Default::default()
+    };
     config.apm_config.receiver_port = 0;
     config.apm_config.receiver_socket = socket.display().to_string();
     let forwarder = dogwatch_agent::forwarder::Forwarder::new(
