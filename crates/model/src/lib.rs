@@ -9,6 +9,7 @@
 
 pub mod apm;
 pub mod endpoints;
+pub mod json;
 pub mod metadata;
 pub mod process;
 pub mod series;

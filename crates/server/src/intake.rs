@@ -177,19 +177,9 @@ pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
 /// Parses JSON, naming the payload kind and the byte offset of the first error.
 fn parse<T: DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        let offset = byte_offset(body, e.line(), e.column());
+        let offset = dogwatch_model::json::error_offset(body, &e);
         ApiError::bad_request(format!("invalid {kind} payload at byte {offset}: {e}"))
     })
-}
-
-/// The byte offset of a 1-based (line, column) position.
-fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
-    let line_start: usize = body
-        .split(|b| *b == b'\n')
-        .take(line.saturating_sub(1))
-        .map(|l| l.len() + 1)
-        .sum();
-    (line_start + column.saturating_sub(1)).min(body.len())
 }
 
 /// Stores a parsed payload (at most once per `Dogwatch-Payload-Id`) and answers 202.
@@ -231,17 +221,4 @@ pub(crate) async fn store(
         tracing::debug!("A payload that was already stored arrived again; it was skipped.");
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ok" }))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_offsets_count_from_the_start_of_the_body() {
-        let body = b"{\n  \"a\": x\n}";
-        assert_eq!(byte_offset(body, 2, 8), 9);
-        assert_eq!(body[9], b'x');
-        assert_eq!(byte_offset(body, 1, 1), 0);
-    }
 }

@@ -234,17 +234,10 @@ impl JsonInt {
 }
 
 fn decode_json(version: TraceVersion, body: &[u8]) -> Result<Traces, DecodeError> {
-    let traces: Vec<Vec<JsonSpan>> = serde_json::from_slice(body).map_err(|e| {
-        let line_start: usize = body
-            .split(|b| *b == b'\n')
-            .take(e.line().saturating_sub(1))
-            .map(|l| l.len() + 1)
-            .sum();
-        DecodeError::Json {
-            version: version.name(),
-            offset: (line_start + e.column().saturating_sub(1)).min(body.len()),
-            message: e.to_string(),
-        }
+    let traces: Vec<Vec<JsonSpan>> = serde_json::from_slice(body).map_err(|e| DecodeError::Json {
+        version: version.name(),
+        offset: dogwatch_model::json::error_offset(body, &e),
+        message: e.to_string(),
     })?;
     Ok(traces
         .into_iter()
