@@ -21,9 +21,6 @@ pub const HISTORY_STEP_MS: i64 = 10_000;
 /// process data.
 pub const DEFAULT_PROCESS_RETENTION: Duration = Duration::from_secs(36 * 3600);
 
-/// How often history past the retention is deleted.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
-
 /// Decides which runs to record.
 #[derive(Debug, Default)]
 pub struct ProcessHistory {
@@ -64,23 +61,6 @@ impl ProcessHistory {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(host, error = %e, "Could not record process history."),
             Err(e) => tracing::error!(host, error = %e, "The process history task failed."),
-        }
-    }
-}
-
-/// Deletes process history older than `retention`, now and every [`PRUNE_EVERY`], until the
-/// task is dropped.
-pub async fn prune_forever(store: Arc<dyn Store>, retention: Duration) {
-    let mut every = tokio::time::interval(PRUNE_EVERY);
-    loop {
-        every.tick().await;
-        let cutoff = crate::keys::now_ms() - retention.as_millis() as i64;
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.prune_process_history(cutoff)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(rows)) => tracing::info!(rows, "Deleted process history past its retention."),
-            Ok(Err(e)) => tracing::error!(error = %e, "Could not delete old process history."),
-            Err(e) => tracing::error!(error = %e, "The process history pruning task failed."),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod live;
 pub mod pages;
 pub mod process_api;
 pub mod processes;
+pub mod pruning;
 pub mod ui;
 pub mod views_api;
 
@@ -149,11 +150,18 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state.clone();
-        let pruning = tokio::spawn(history::prune_forever(
+        let pruning = tokio::spawn(pruning::prune_forever(
             state.store.clone(),
             state.settings.process_retention,
+            "process history",
+            |store, cutoff_ms| store.prune_process_history(cutoff_ms),
         ));
-        let trace_pruning = tokio::spawn(apm::prune_forever(state.store.clone(), state.settings.trace_retention));
+        let trace_pruning = tokio::spawn(pruning::prune_forever(
+            state.store.clone(),
+            state.settings.trace_retention,
+            "spans and APM stats",
+            apm::prune,
+        ));
         let app = Server::router(self.state);
         if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "The server stopped with an error.");
