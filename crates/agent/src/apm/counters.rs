@@ -33,7 +33,7 @@ pub struct ClientCounts {
 pub struct Totals {
     /// Spans received.
     pub spans: u64,
-    /// Trace chunks sent on to the server.
+    /// Tracer-computed stats payloads (`/v0.6/stats`) received.
     pub client_stats_payloads: u64,
     /// Requests to endpoints whose data is not stored yet, by path.
     pub not_stored: BTreeMap<String, (u64, u64)>,
@@ -76,15 +76,16 @@ impl ReceiverStats {
 
     /// Counts a request whose traces were processed.
     pub fn record(&self, tracer: &TracerInfo, traces: u64, spans: u64, bytes: u64, outcome: &Outcome) {
-        self.with_client(tracer, |c| {
-            c.requests += 1;
-            c.traces += traces;
-            c.spans += spans;
-            c.bytes += bytes;
-            c.invalid_traces += outcome.invalid_traces;
-            c.sampled_out += outcome.sampled_out;
-        });
-        self.0.lock().expect("receiver stats lock").totals.spans += spans;
+        let mut minutes = self.0.lock().expect("receiver stats lock");
+        minutes.roll(Instant::now());
+        minutes.totals.spans += spans;
+        let c = minutes.current.entry(tracer.clone()).or_default();
+        c.requests += 1;
+        c.traces += traces;
+        c.spans += spans;
+        c.bytes += bytes;
+        c.invalid_traces += outcome.invalid_traces;
+        c.sampled_out += outcome.sampled_out;
     }
 
     /// Counts a refused request.
