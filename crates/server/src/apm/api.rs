@@ -91,6 +91,11 @@ impl Red {
         }
     }
 
+    /// p50, p95 and p99 in whole ns; None when nothing was counted.
+    fn percentiles(&self) -> [Option<f64>; 3] {
+        [0.5, 0.95, 0.99].map(|q| self.sketch.quantile(q).map(|v| v.round()))
+    }
+
     fn json(&self, seconds: f64) -> Value {
         let kind = self
             .types
@@ -98,16 +103,16 @@ impl Red {
             .max_by_key(|(_, n)| **n)
             .map(|(k, _)| k.clone())
             .unwrap_or_default();
-        let q = |q: f64| self.sketch.quantile(q).map(|v| v.round());
+        let [p50, p95, p99] = self.percentiles();
         json!({
             "type": kind,
             "hits": self.hits,
             "errors": self.errors,
             "error_rate": if self.hits == 0 { 0.0 } else { self.errors as f64 / self.hits as f64 },
             "avg": if self.hits == 0 { None } else { Some((self.duration as f64 / self.hits as f64).round()) },
-            "p50": q(0.5),
-            "p95": q(0.95),
-            "p99": q(0.99),
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
             "hits_per_s": self.hits as f64 / seconds.max(1.0),
         })
     }
@@ -263,14 +268,14 @@ async fn series(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
         .iter()
         .enumerate()
         .map(|(i, red)| {
-            let q = |q: f64| red.sketch.quantile(q).map(|v| v.round());
+            let [p50, p95, p99] = red.percentiles();
             json!({
                 "t_ms": first + i as i64 * step_ms,
                 "hits": red.hits,
                 "errors": red.errors,
-                "p50": q(0.5),
-                "p95": q(0.95),
-                "p99": q(0.99),
+                "p50": p50,
+                "p95": p95,
+                "p99": p99,
             })
         })
         .collect();
