@@ -139,6 +139,26 @@ impl SqliteStore {
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
+    /// Runs each `DELETE ... WHERE <time> < ?1 LIMIT ?2` statement with `cutoff` until it
+    /// deletes less than a batch; returns the rows deleted. One statement per lock, each its
+    /// own transaction, so writers get in between.
+    fn delete_in_batches(&self, statements: &[&str], cutoff: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0u64;
+        for sql in statements {
+            loop {
+                let n = self
+                    .conn()
+                    .prepare_cached(sql)?
+                    .execute(params![cutoff, PRUNE_BATCH_ROWS])?;
+                deleted += n as u64;
+                if (n as i64) < PRUNE_BATCH_ROWS {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions
         // roll back on drop), so a poisoned lock is still safe to use.
@@ -544,21 +564,7 @@ impl Store for SqliteStore {
             "DELETE FROM process_lives WHERE rowid IN (
                  SELECT rowid FROM process_lives WHERE last_seen_ms < ?1 LIMIT ?2)",
         ];
-        let mut deleted = 0u64;
-        for sql in statements {
-            loop {
-                // One statement per lock, each its own transaction, so writers get in between.
-                let n = self
-                    .conn()
-                    .prepare_cached(sql)?
-                    .execute(params![older_than_ms, PRUNE_BATCH_ROWS])?;
-                deleted += n as u64;
-                if (n as i64) < PRUNE_BATCH_ROWS {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
+        self.delete_in_batches(&statements, older_than_ms)
     }
 
     fn saved_views(&self, page: Option<&str>) -> Result<Vec<SavedView>, StoreError> {
@@ -639,21 +645,7 @@ impl Store for SqliteStore {
     }
 
     fn prune_apm(&self, older_than_ns: i64) -> Result<u64, StoreError> {
-        let mut deleted = 0u64;
-        for sql in sqlite_apm::PRUNE_STATEMENTS {
-            loop {
-                // One statement per lock, each its own transaction, so writers get in between.
-                let n = self
-                    .conn()
-                    .prepare_cached(sql)?
-                    .execute(params![older_than_ns, sqlite_apm::PRUNE_BATCH])?;
-                deleted += n as u64;
-                if (n as i64) < sqlite_apm::PRUNE_BATCH {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
+        self.delete_in_batches(&sqlite_apm::PRUNE_STATEMENTS, older_than_ns)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -57,9 +57,6 @@ CREATE INDEX IF NOT EXISTS apm_stats_by_time ON apm_stats (bucket_start);
 CREATE INDEX IF NOT EXISTS apm_stats_by_service_time ON apm_stats (service, bucket_start);
 ";
 
-/// The most rows one prune statement deletes.
-const PRUNE_BATCH_ROWS: i64 = 10_000;
-
 const SPAN_COLUMNS: &str = "id, trace_id, trace_id_high, span_id, parent_id, start, duration, flags, service, name, \
                             resource, type, host, env, version, tags";
 
@@ -266,11 +263,8 @@ pub fn apm_stats(conn: &Connection, query: &StatsQuery) -> Result<Vec<StatsRow>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The prune statements, each deleting at most a batch.
+/// The prune statements (`?1` the cutoff in ns, `?2` the batch size).
 pub const PRUNE_STATEMENTS: [&str; 2] = [
     "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start < ?1 LIMIT ?2)",
     "DELETE FROM apm_stats WHERE rowid IN (SELECT rowid FROM apm_stats WHERE bucket_start < ?1 LIMIT ?2)",
 ];
-
-/// The batch size of [`PRUNE_STATEMENTS`].
-pub const PRUNE_BATCH: i64 = PRUNE_BATCH_ROWS;
