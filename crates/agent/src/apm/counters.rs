@@ -67,19 +67,27 @@ impl Minutes {
 #[derive(Debug, Default)]
 pub struct ReceiverStats(Mutex<Minutes>);
 
+impl Minutes {
+    /// This minute's counts for `tracer`; its key is copied only the first time in the minute.
+    fn client(&mut self, tracer: &TracerInfo) -> &mut ClientCounts {
+        self.roll(Instant::now());
+        if !self.current.contains_key(tracer) {
+            self.current.insert(tracer.clone(), ClientCounts::default());
+        }
+        self.current.get_mut(tracer).expect("inserted above")
+    }
+}
+
 impl ReceiverStats {
     fn with_client(&self, tracer: &TracerInfo, update: impl FnOnce(&mut ClientCounts)) {
-        let mut minutes = self.0.lock().expect("receiver stats lock");
-        minutes.roll(Instant::now());
-        update(minutes.current.entry(tracer.clone()).or_default());
+        update(self.0.lock().expect("receiver stats lock").client(tracer));
     }
 
     /// Counts a request whose traces were processed.
     pub fn record(&self, tracer: &TracerInfo, traces: u64, spans: u64, bytes: u64, outcome: &Outcome) {
         let mut minutes = self.0.lock().expect("receiver stats lock");
-        minutes.roll(Instant::now());
         minutes.totals.spans += spans;
-        let c = minutes.current.entry(tracer.clone()).or_default();
+        let c = minutes.client(tracer);
         c.requests += 1;
         c.traces += traces;
         c.spans += spans;
