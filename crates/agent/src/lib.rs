@@ -12,6 +12,7 @@
 pub mod apm;
 pub mod checks;
 pub mod config;
+pub mod dogstatsd;
 pub mod forwarder;
 pub mod hostname;
 pub mod metadata;

@@ -16,6 +16,8 @@ use crate::apm::status::ApmStatus;
 use crate::checks::runner::{CheckRunner, CollectorStatus};
 use crate::checks::{self, CheckContext};
 use crate::config::{Environment, LoadedConfig};
+use crate::dogstatsd::status::DogStatsdStatus;
+use crate::dogstatsd::{DogStatsd, DogStatsdSettings};
 use crate::forwarder::{ApiKeyStatus, Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
 use crate::hostname::HostIdentity;
 use crate::process::{HostPaths, ProcessRunner, ProcessStatus};
@@ -69,6 +71,9 @@ pub enum AgentError {
     /// The trace receiver could not bind.
     #[error(transparent)]
     Apm(#[from] crate::apm::ApmError),
+    /// DogStatsD could not start.
+    #[error(transparent)]
+    DogStatsd(#[from] crate::dogstatsd::DogStatsdError),
 }
 
 /// A running agent. Call [`RunningAgent::shutdown`] to stop it in order.
@@ -81,6 +86,7 @@ pub struct RunningAgent {
     local_api_stop: ShutdownTrigger,
     local_api_addr: SocketAddr,
     apm_addr: Option<SocketAddr>,
+    dogstatsd_addr: Option<SocketAddr>,
     forwarder: ForwarderHandle,
 }
 
@@ -132,6 +138,17 @@ impl RunningAgent {
             None
         };
         let apm_addr = trace_agent.as_ref().and_then(TraceAgent::local_addr);
+        let dogstatsd_settings = DogStatsdSettings::from_config(config, &options.identity.hostname);
+        let dogstatsd = if dogstatsd_settings.enabled() {
+            Some(DogStatsd::start(
+                dogstatsd_settings,
+                handle.clone(),
+                sources_signal.clone(),
+            )?)
+        } else {
+            None
+        };
+        let dogstatsd_addr = dogstatsd.as_ref().and_then(DogStatsd::local_addr);
         let providers: Vec<Box<dyn StatusProvider>> = vec![
             Box::new(AgentInfoStatus {
                 identity: options.identity.clone(),
@@ -145,6 +162,7 @@ impl RunningAgent {
                 stats: process_runner.as_ref().map(ProcessRunner::stats),
             }),
             Box::new(trace_agent.as_ref().map_or(ApmStatus(None), TraceAgent::status)),
+            Box::new(dogstatsd.as_ref().map_or(DogStatsdStatus(None), DogStatsd::status)),
             Box::new(ForwarderStatus(handle.clone())),
         ];
         let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers).await?;
@@ -155,6 +173,9 @@ impl RunningAgent {
         let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
         if let Some(trace_agent) = trace_agent {
             sources.extend(trace_agent.into_tasks());
+        }
+        if let Some(dogstatsd) = dogstatsd {
+            sources.extend(dogstatsd.into_tasks());
         }
         if let Some(process_runner) = process_runner {
             sources.push(tokio::spawn(process_runner.run(sources_signal.clone())));
@@ -184,6 +205,7 @@ impl RunningAgent {
             local_api_stop,
             local_api_addr,
             apm_addr,
+            dogstatsd_addr,
             forwarder: handle,
         })
     }
@@ -196,6 +218,11 @@ impl RunningAgent {
     /// The trace receiver's TCP address, when it listens on TCP.
     pub fn apm_addr(&self) -> Option<SocketAddr> {
         self.apm_addr
+    }
+
+    /// DogStatsD's UDP address, when it listens on UDP.
+    pub fn dogstatsd_addr(&self) -> Option<SocketAddr> {
+        self.dogstatsd_addr
     }
 
     /// The forwarder, for components added by the caller.

@@ -4,6 +4,10 @@
 pub const SERIES_V1: &str = "/api/v1/series";
 /// Service check runs in Datadog's v1 JSON shape.
 pub const CHECK_RUN_V1: &str = "/api/v1/check_run";
+/// Events in Datadog's v1 JSON shape: one object (Datadog's public API) or an array (the agent).
+pub const EVENTS_V1: &str = "/api/v1/events";
+/// Distribution sketches: a `SketchPayload` protobuf (Datadog's sketch intake path).
+pub const SKETCHES: &str = "/api/beta/sketches";
 /// Host metadata, as Datadog agents post it to `/intake/`.
 pub const HOST_METADATA: &str = "/intake/";
 /// Live process payloads (Datadog's process intake path); the answer says whether anyone is

@@ -1,7 +1,7 @@
 //! Types shared by the dogwatch agent and server.
 //!
 //! This crate owns the wire shapes that cross from an agent to a server — Datadog's intake
-//! payloads (`/api/v1/series`, `/api/v1/check_run`, `/intake/` host metadata), live process
+//! payloads (`/api/v1/series`, `/api/v1/check_run`, `/intake/` host metadata, `/api/v1/events`, `/api/beta/sketches`), live process
 //! payloads (`/api/v1/collector`), APM traces and stats in Datadog's own protobuf/msgpack
 //! formats ([`apm`]) — and the
 //! names of the intake endpoints and headers. It holds data and its validation only: it must
@@ -9,17 +9,21 @@
 
 pub mod apm;
 pub mod endpoints;
+pub mod event;
 pub mod json;
 pub mod metadata;
 pub mod process;
 pub mod series;
 pub mod service_check;
+pub mod sketch;
 pub mod time;
 
+pub use event::{AlertType, Event, EventPriority};
 pub use metadata::HostMetadata;
 pub use process::{CollectorAnswer, CollectorStatus, HostInfo, ProcessPayload, ProcessRecord};
 pub use series::{MetricKind, Series, SeriesPayload};
 pub use service_check::{CheckRun, CheckStatus};
+pub use sketch::{Dogsketch, Sketch, SketchPayload};
 
 /// The version of dogwatch, reported by agents in every payload and by the server's `/info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -102,6 +102,15 @@ pub struct AgentConfig {
     pub dogstatsd_expiry_seconds: u64,
     /// Tags added to every DogStatsD sample (`DD_DOGSTATSD_TAGS`). Defaults to none.
     pub dogstatsd_tags: Vec<String>,
+    /// Milliseconds between flushes of closed 10 s DogStatsD buckets
+    /// (`DD_DOGSTATSD_FLUSH_INTERVAL_MS`). dogwatch's own key: Datadog's agent flushes every
+    /// 15 s; tests lower it so that a closed bucket shows up at once. Defaults to 15000.
+    pub dogstatsd_flush_interval_ms: u64,
+    /// The most DogStatsD contexts (metric name + host + tags) held at once
+    /// (`DD_AGGREGATE_CONTEXT_LIMIT`, Datadog's Agent Data Plane key). Samples for new contexts
+    /// beyond it are dropped and counted, so a high-cardinality flood cannot exhaust memory.
+    /// Defaults to 200000.
+    pub aggregate_context_limit: u64,
     /// Histogram aggregates to send: any of max, min, median, avg, sum, count
     /// (`DD_HISTOGRAM_AGGREGATES`, space-separated). Defaults to `max median avg count`.
     pub histogram_aggregates: Vec<String>,
@@ -145,6 +154,8 @@ impl Default for AgentConfig {
             dogstatsd_so_rcvbuf: 0,
             dogstatsd_expiry_seconds: 300,
             dogstatsd_tags: Vec::new(),
+            dogstatsd_flush_interval_ms: 15_000,
+            aggregate_context_limit: 200_000,
             histogram_aggregates: ["max", "median", "avg", "count"].map(String::from).to_vec(),
             histogram_percentiles: vec!["0.95".into()],
             apm_config: ApmConfig::default(),
