@@ -125,6 +125,10 @@ struct RetentionArgs {
     /// How long spans and APM stats are kept, e.g. `3d`, `12h`.
     #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration, env = "DOGWATCH_TRACE_RETENTION")]
     trace_retention: std::time::Duration,
+    /// How long metric points, distribution sketches, events and service check runs are kept,
+    /// e.g. `15d`.
+    #[arg(long, value_name = "DURATION", default_value = "15d", value_parser = parse_duration, env = "DOGWATCH_METRIC_RETENTION")]
+    metric_retention: std::time::Duration,
 }
 
 /// Parses `90s`, `15m`, `36h` or `7d`.

@@ -17,7 +17,17 @@ fn dogwatch() -> Command {
     }
     // Tests run in parallel: each agent's trace receiver gets its own port, never 8126.
     cmd.env("DD_APM_RECEIVER_PORT", free_port().to_string());
+    // ... and DogStatsD its own UDP port, never 8125.
+    cmd.env("DD_DOGSTATSD_PORT", free_udp_port().to_string());
     cmd
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn free_port() -> u16 {

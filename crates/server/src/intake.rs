@@ -41,6 +41,8 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(endpoints::PROCESS_COLLECTOR, post(process_collector))
         .route(endpoints::TRACES_V02, post(crate::apm::intake::traces))
         .route(endpoints::STATS_V02, post(crate::apm::intake::stats))
+        .route(endpoints::SKETCHES, post(crate::metrics::intake::sketches))
+        .route(endpoints::EVENTS_V1, post(crate::metrics::intake::events))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(limit))
@@ -175,7 +177,7 @@ pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
 }
 
 /// Parses JSON, naming the payload kind and the byte offset of the first error.
-fn parse<T: DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         let offset = dogwatch_model::json::error_offset(body, &e);
         ApiError::bad_request(format!("invalid {kind} payload at byte {offset}: {e}"))

@@ -16,6 +16,7 @@ pub mod history;
 pub mod intake;
 pub mod keys;
 pub mod live;
+pub mod metrics;
 pub mod pages;
 pub mod process_api;
 pub mod processes;
@@ -47,6 +48,8 @@ pub struct ServerSettings {
     pub process_retention: std::time::Duration,
     /// How long spans and APM stats are kept. Defaults to 3 days.
     pub trace_retention: std::time::Duration,
+    /// How long metric points, events and service check runs are kept. Defaults to 15 days.
+    pub metric_retention: std::time::Duration,
 }
 
 impl Default for ServerSettings {
@@ -56,6 +59,7 @@ impl Default for ServerSettings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             process_retention: history::DEFAULT_PROCESS_RETENTION,
             trace_retention: apm::DEFAULT_TRACE_RETENTION,
+            metric_retention: metrics::DEFAULT_METRIC_RETENTION,
         }
     }
 }
@@ -139,6 +143,7 @@ impl Server {
             .merge(api::routes())
             .merge(process_api::routes())
             .merge(apm::api::routes())
+            .merge(metrics::api::routes())
             .merge(views_api::routes())
             .merge(pages::routes())
             .with_state(state)
@@ -162,12 +167,19 @@ impl Server {
             "spans and APM stats",
             apm::prune,
         ));
+        let metric_pruning = tokio::spawn(pruning::prune_forever(
+            state.store.clone(),
+            state.settings.metric_retention,
+            "metrics, events and service checks",
+            metrics::prune,
+        ));
         let app = Server::router(self.state);
         if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "The server stopped with an error.");
         }
         pruning.abort();
         trace_pruning.abort();
+        metric_pruning.abort();
         let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

@@ -1,7 +1,7 @@
 //! Storage for the dogwatch server.
 //!
 //! This crate owns what the server keeps: API keys, host records, service check runs and
-//! metric points, the ids of payloads already applied (so a retried payload is stored
+//! metric contexts with their points and distribution sketches, events, the ids of payloads already applied (so a retried payload is stored
 //! once), and process history (each process life seen on a host, with a sample of its
 //! metrics per collection run), APM spans and stats ([`apm`]), and the views users save in the web UI. [`Store`] is the trait every backend
 //! implements, with coarse typed operations — never SQL strings — so that a ClickHouse backend can implement the
@@ -14,14 +14,20 @@
 pub mod apm;
 mod downsample;
 mod error;
+pub mod metrics;
 mod sqlite;
 mod sqlite_apm;
+mod sqlite_metrics;
 
 pub use apm::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
 pub use error::StoreError;
+pub use metrics::{
+    CheckSummary, EventQuery, MetricContext, MetricNameQuery, MetricSummary, SketchPoint, SketchSeries, StoredEvent,
+    StoredKind,
+};
 pub use sqlite::SqliteStore;
 
-use dogwatch_model::{CheckRun, HostMetadata, ProcessRecord, Series};
+use dogwatch_model::{CheckRun, Event, HostMetadata, ProcessRecord, Series};
 use serde::Serialize;
 
 /// A batch of records from one intake request, applied all or nothing.
@@ -40,6 +46,10 @@ pub struct IntakeBatch {
 pub enum Records {
     /// From `/api/v1/series`.
     Series(Vec<Series>),
+    /// Distribution sketches from `/api/beta/sketches`.
+    Sketches(Vec<SketchSeries>),
+    /// Events from `/api/v1/events`.
+    Events(Vec<Event>),
     /// From `/api/v1/check_run`.
     CheckRuns(Vec<CheckRun>),
     /// From `/intake/`.
@@ -107,32 +117,6 @@ pub struct CheckRunQuery {
     pub host: Option<String>,
     /// At most this many, oldest first (all when `None`).
     pub limit: Option<usize>,
-}
-
-/// Which metric points to read.
-#[derive(Debug, Clone, Default)]
-pub struct MetricPointQuery {
-    /// The metric name.
-    pub metric: String,
-    /// Only this host.
-    pub host: Option<String>,
-    /// From this Unix second, inclusive.
-    pub from: Option<f64>,
-    /// To this Unix second, inclusive.
-    pub to: Option<f64>,
-}
-
-/// A stored metric point.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricPoint {
-    /// The host, if any.
-    pub host: Option<String>,
-    /// The series' tags.
-    pub tags: Vec<String>,
-    /// Unix seconds.
-    pub timestamp: f64,
-    /// The value.
-    pub value: f64,
 }
 
 /// One host's process collection run, to record in the process history.
@@ -288,8 +272,28 @@ pub trait Store: Send + Sync + 'static {
     fn hosts(&self) -> Result<Vec<HostRecord>, StoreError>;
     /// Service check runs in the order they were received.
     fn check_runs(&self, query: &CheckRunQuery) -> Result<Vec<StoredCheckRun>, StoreError>;
-    /// Points of one metric, by time.
-    fn metric_points(&self, query: &MetricPointQuery) -> Result<Vec<MetricPoint>, StoreError>;
+    /// Every context of one metric, by id.
+    fn metric_contexts(&self, metric: &str) -> Result<Vec<MetricContext>, StoreError>;
+    /// `(context, Unix s, value)` of these contexts from `from` to `to` (inclusive), by context
+    /// then time.
+    fn metric_values(&self, contexts: &[i64], from: i64, to: i64) -> Result<Vec<(i64, i64, f64)>, StoreError>;
+    /// Distribution sketches of these contexts from `from` to `to` (inclusive), by context then
+    /// time.
+    fn metric_sketches(&self, contexts: &[i64], from: i64, to: i64) -> Result<Vec<SketchPoint>, StoreError>;
+    /// Metric names with their kind, context and host counts, by name.
+    fn metric_names(&self, query: &MetricNameQuery) -> Result<Vec<MetricSummary>, StoreError>;
+    /// Stores one event (Datadog's single-event API) and returns it with its id.
+    fn add_event(&self, event: &Event, received_at_ms: i64) -> Result<StoredEvent, StoreError>;
+    /// Events in a window, newest first.
+    fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    /// One event by id.
+    fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError>;
+    /// The latest run of every (check, host), with counts by status of runs since
+    /// `window_start` (Unix s).
+    fn check_summaries(&self, window_start: i64) -> Result<Vec<CheckSummary>, StoreError>;
+    /// Deletes metric points, sketches, contexts without points, events and service check runs
+    /// older than `older_than_s` (Unix s), in bounded batches; returns the rows deleted.
+    fn prune_metrics(&self, older_than_s: i64) -> Result<u64, StoreError>;
     /// Records one host's process collection run, all or nothing: for each process, creates
     /// or updates its life (keeping when it was first seen, moving when it was last seen
     /// and its record forward) and stores one sample, replacing a sample of the same life

@@ -3,17 +3,19 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use dogwatch_model::{CheckRun, CheckStatus, HostMetadata, ProcessRecord, Series};
+use dogwatch_model::{CheckRun, CheckStatus, Event, HostMetadata, ProcessRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::downsample::downsample;
-use crate::sqlite_apm;
-use crate::{
-    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, MetricPoint, MetricPointQuery, NewSavedView,
-    ProcessHistoryBatch, ProcessKey, ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange,
-    SeenProcess, SeenProcessQuery, SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError,
-    StoredCheckRun,
+use crate::metrics::{
+    CheckSummary, EventQuery, MetricContext, MetricNameQuery, MetricSummary, SketchPoint, StoredEvent,
 };
+use crate::{
+    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, NewSavedView, ProcessHistoryBatch, ProcessKey,
+    ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange, SeenProcess, SeenProcessQuery, SpanCursor,
+    SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError, StoredCheckRun,
+};
+use crate::{sqlite_apm, sqlite_metrics};
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
 const PAYLOAD_ID_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -53,16 +55,6 @@ CREATE TABLE IF NOT EXISTS check_runs (
     received_at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS check_runs_by_check_host ON check_runs (check_name, host, id);
-CREATE TABLE IF NOT EXISTS metric_points (
-    metric TEXT NOT NULL,
-    host TEXT,
-    tags TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    interval INTEGER,
-    ts REAL NOT NULL,
-    value REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metric_points_by_metric_ts ON metric_points (metric, ts);
 CREATE TABLE IF NOT EXISTS process_hosts (
     id INTEGER PRIMARY KEY,
     hostname TEXT NOT NULL UNIQUE
@@ -130,6 +122,17 @@ impl SqliteStore {
             conn.pragma_update(None, "cache_size", -65_536)?;
             conn.execute_batch(SCHEMA)?;
             conn.execute_batch(sqlite_apm::SCHEMA)?;
+            conn.execute_batch(sqlite_metrics::SCHEMA)?;
+            let old_points: Option<String> = conn
+                .query_row(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'metric_points'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if old_points.is_some() {
+                conn.execute_batch(&format!("BEGIN; {} COMMIT;", sqlite_metrics::MIGRATE_METRIC_POINTS))?;
+            }
             Ok(conn)
         };
         let conn = open().map_err(|source| StoreError::Open {
@@ -166,11 +169,11 @@ impl SqliteStore {
     }
 }
 
-fn tags_json(tags: &[String]) -> String {
+pub(crate) fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).expect("strings serialize to JSON")
 }
 
-fn tags_from_json(text: &str) -> Vec<String> {
+pub(crate) fn tags_from_json(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
@@ -180,27 +183,6 @@ fn touch_host(tx: &Transaction<'_>, hostname: &str, at_ms: i64) -> rusqlite::Res
          ON CONFLICT (hostname) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
         params![hostname, at_ms],
     )?;
-    Ok(())
-}
-
-fn write_series(tx: &Transaction<'_>, series: &[Series]) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO metric_points (metric, host, tags, kind, interval, ts, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for s in series {
-        let tags = tags_json(&s.tags);
-        for (ts, value) in &s.points {
-            insert.execute(params![
-                s.metric,
-                s.host,
-                tags,
-                s.kind.name(),
-                s.interval.map(|i| i as i64),
-                ts,
-                value
-            ])?;
-        }
-    }
     Ok(())
 }
 
@@ -381,7 +363,11 @@ impl Store for SqliteStore {
             )?;
         }
         match &batch.records {
-            Records::Series(series) => write_series(&tx, series)?,
+            Records::Series(series) => sqlite_metrics::write_series(&tx, series)?,
+            Records::Sketches(sketches) => sqlite_metrics::write_sketches(&tx, sketches)?,
+            Records::Events(events) => {
+                sqlite_metrics::write_events(&tx, events, batch.received_at_ms)?;
+            }
             Records::CheckRuns(runs) => write_check_runs(&tx, runs, batch.received_at_ms)?,
             Records::HostMetadata(meta) => write_host_metadata(&tx, meta, batch.received_at_ms)?,
             Records::Spans(spans) => sqlite_apm::write_spans(&tx, spans)?,
@@ -462,24 +448,46 @@ impl Store for SqliteStore {
         Ok(runs)
     }
 
-    fn metric_points(&self, query: &MetricPointQuery) -> Result<Vec<MetricPoint>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT host, tags, ts, value FROM metric_points
-             WHERE metric = ?1 AND (?2 IS NULL OR host = ?2) AND (?3 IS NULL OR ts >= ?3) AND (?4 IS NULL OR ts <= ?4)
-             ORDER BY ts, rowid",
-        )?;
-        let points = stmt
-            .query_map(params![query.metric, query.host, query.from, query.to], |r| {
-                Ok(MetricPoint {
-                    host: r.get(0)?,
-                    tags: tags_from_json(&r.get::<_, String>(1)?),
-                    timestamp: r.get(2)?,
-                    value: r.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(points)
+    fn metric_contexts(&self, metric: &str) -> Result<Vec<MetricContext>, StoreError> {
+        sqlite_metrics::metric_contexts(&self.conn(), metric)
+    }
+
+    fn metric_values(&self, contexts: &[i64], from: i64, to: i64) -> Result<Vec<(i64, i64, f64)>, StoreError> {
+        sqlite_metrics::metric_values(&self.conn(), contexts, from, to)
+    }
+
+    fn metric_sketches(&self, contexts: &[i64], from: i64, to: i64) -> Result<Vec<SketchPoint>, StoreError> {
+        sqlite_metrics::metric_sketches(&self.conn(), contexts, from, to)
+    }
+
+    fn metric_names(&self, query: &MetricNameQuery) -> Result<Vec<MetricSummary>, StoreError> {
+        sqlite_metrics::metric_names(&self.conn(), query)
+    }
+
+    fn add_event(&self, event: &Event, received_at_ms: i64) -> Result<StoredEvent, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let id = sqlite_metrics::write_events(&tx, std::slice::from_ref(event), received_at_ms)?[0];
+        tx.commit()?;
+        let mut event = event.clone();
+        event.date_happened = Some(event.date_happened.unwrap_or(received_at_ms / 1000));
+        Ok(StoredEvent { id, event })
+    }
+
+    fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlite_metrics::events(&self.conn(), query)
+    }
+
+    fn event(&self, id: i64) -> Result<Option<StoredEvent>, StoreError> {
+        sqlite_metrics::event(&self.conn(), id)
+    }
+
+    fn check_summaries(&self, window_start: i64) -> Result<Vec<CheckSummary>, StoreError> {
+        sqlite_metrics::check_summaries(&self.conn(), window_start)
+    }
+
+    fn prune_metrics(&self, older_than_s: i64) -> Result<u64, StoreError> {
+        self.delete_in_batches(&sqlite_metrics::PRUNE_STATEMENTS, older_than_s)
     }
 
     fn write_process_history(&self, batch: &ProcessHistoryBatch) -> Result<(), StoreError> {
@@ -658,7 +666,8 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dogwatch_model::MetricKind;
+    use crate::StoredKind;
+    use dogwatch_model::{MetricKind, Series};
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -727,25 +736,59 @@ mod tests {
     }
 
     #[test]
-    fn metric_points_are_read_back_by_metric_and_time() {
+    fn metric_points_are_read_back_per_context_and_time() {
         let (_dir, store) = store();
-        let series = Series {
+        let series = |tags: &[&str], points: Vec<(f64, f64)>| Series {
             metric: "system.uptime".into(),
-            points: vec![(100.0, 1.0), (110.0, 2.0)],
+            points,
             kind: MetricKind::Gauge,
             interval: None,
             host: Some("h1".into()),
-            tags: vec![],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
         };
-        store.ingest(batch(None, Records::Series(vec![series]))).unwrap();
-        let q = MetricPointQuery {
-            metric: "system.uptime".into(),
-            from: Some(105.0),
+        let batch1 = vec![
+            series(&["b:2", "a:1"], vec![(100.0, 1.0), (110.0, 2.0)]),
+            series(&["a:1", "b:2", "a:1"], vec![(110.0, 3.0)]),
+            series(&[], vec![(120.0, 9.0)]),
+        ];
+        store.ingest(batch(None, Records::Series(batch1))).unwrap();
+        let contexts = store.metric_contexts("system.uptime").unwrap();
+        assert_eq!(contexts.len(), 2, "tag order and repeats do not make a new context");
+        assert_eq!(contexts[0].tags, ["a:1", "b:2"]);
+        assert_eq!((contexts[0].kind, contexts[0].last_ts), (StoredKind::Gauge, 110));
+        let points = store.metric_values(&[contexts[0].id], 105, 200).unwrap();
+        assert_eq!(points, [(contexts[0].id, 110, 3.0)], "the last write for a time wins");
+        let names = store.metric_names(&MetricNameQuery {
+            contains: Some("UPTIME".into()),
+            limit: 10,
             ..Default::default()
-        };
-        let points = store.metric_points(&q).unwrap();
-        assert_eq!(points.len(), 1);
-        assert_eq!((points[0].timestamp, points[0].value), (110.0, 2.0));
+        });
+        assert_eq!(names.unwrap()[0].contexts, 2);
+        assert_eq!(store.prune_metrics(115).unwrap(), 3);
+        assert_eq!(store.metric_contexts("system.uptime").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_old_metric_points_table_is_moved_into_contexts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dogwatch.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE metric_points (metric TEXT NOT NULL, host TEXT, tags TEXT NOT NULL, kind TEXT NOT NULL,
+                     interval INTEGER, ts REAL NOT NULL, value REAL NOT NULL);
+                 INSERT INTO metric_points VALUES ('system.uptime', 'h1', '[]', 'gauge', NULL, 100.0, 5.0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let contexts = store.metric_contexts("system.uptime").unwrap();
+        assert_eq!(
+            store.metric_values(&[contexts[0].id], 0, 200).unwrap(),
+            [(contexts[0].id, 100, 5.0)]
+        );
+        drop(store);
+        SqliteStore::open(&path).unwrap();
     }
 
     #[test]

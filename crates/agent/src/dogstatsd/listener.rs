@@ -1,20 +1,34 @@
 //! The DogStatsD sockets: UDP (`dogstatsd_port`) and a Unix datagram socket
-//! (`dogstatsd_socket`). Each is read by a thread of its own that hands every datagram to the
-//! aggregator; a datagram is read whole up to `dogstatsd_buffer_size` bytes (longer ones are cut
-//! by the kernel, as in Datadog's agent).
+//! (`dogstatsd_socket`).
+//!
+//! Each socket has a reader thread that only drains it: it reads a datagram (waiting), then
+//! whatever else is already queued without waiting, up to a batch, and hands the batch to the
+//! aggregator thread over a bounded channel. Parsing and aggregating happen there, so the
+//! kernel's receive buffer is emptied as fast as the socket can be read, and a burst is held
+//! in the channel (at most [`QUEUED_BATCHES`] batches) rather than dropped by the kernel.
+//! Batch buffers go back to their reader to be used again. A datagram is read whole up to
+//! `dogstatsd_buffer_size` bytes (longer ones are cut, as in Datadog's agent).
 
 use std::io::ErrorKind;
-use std::net::UdpSocket;
-use std::os::unix::net::UnixDatagram;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustix::net::RecvFlags;
+
 use super::Shared;
 
-/// How often a reader checks whether it should stop.
+/// How often a waiting reader checks whether it should stop.
 const STOP_POLL: Duration = Duration::from_millis(100);
+/// Datagrams per batch at most.
+const BATCH_DATAGRAMS: usize = 64;
+/// Bytes of datagrams per batch at most (plus one datagram's room).
+const BATCH_BYTES: usize = 64 * 1024;
+/// Batches waiting for the aggregator at most; beyond, readers wait and the kernel buffers.
+const QUEUED_BATCHES: usize = 128;
 
 /// Packets and bytes read by one socket kind, for `dogwatch status`.
 #[derive(Debug, Default)]
@@ -27,61 +41,105 @@ pub struct SocketCounts {
     pub read_errors: AtomicU64,
 }
 
-impl SocketCounts {
-    fn read(&self, len: usize) {
-        self.packets.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(len as u64, Ordering::Relaxed);
+/// Datagrams read together: their bytes back to back, and where each ends.
+pub struct Batch {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    fn new(buffer_size: usize) -> Batch {
+        Batch {
+            data: vec![0; BATCH_BYTES + buffer_size],
+            ends: Vec::with_capacity(BATCH_DATAGRAMS),
+        }
+    }
+
+    fn datagrams(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.data[start..end])
     }
 }
 
-/// Something a reader thread can receive datagrams from.
-pub trait DatagramSource: Send + 'static {
-    /// Reads one datagram into `buf`, waiting at most [`STOP_POLL`].
-    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+/// The channel from readers to the aggregator thread.
+pub type BatchSender = SyncSender<(Batch, SyncSender<Batch>)>;
+
+/// Starts the aggregator thread; readers send it batches through the returned sender. It ends
+/// when every sender is dropped.
+pub fn spawn_aggregator(shared: Arc<Shared>) -> std::io::Result<(BatchSender, JoinHandle<()>)> {
+    let (tx, rx) = sync_channel::<(Batch, SyncSender<Batch>)>(QUEUED_BATCHES);
+    let thread = std::thread::Builder::new()
+        .name("dogstatsd-aggregate".into())
+        .spawn(move || {
+            while let Ok((mut batch, give_back)) = rx.recv() {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                {
+                    let mut aggregator = shared.aggregator();
+                    for datagram in batch.datagrams() {
+                        aggregator.add_datagram(datagram, now);
+                    }
+                }
+                batch.ends.clear();
+                let _ = give_back.try_send(batch);
+            }
+        })?;
+    Ok((tx, thread))
 }
 
-impl DatagramSource for UdpSocket {
-    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        UdpSocket::recv(self, buf)
-    }
-}
-
-impl DatagramSource for UnixDatagram {
-    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        UnixDatagram::recv(self, buf)
-    }
-}
-
-/// Starts a thread that reads `source` until `stop` is set; `counts` picks the socket's
-/// counters out of the shared state.
-pub fn spawn_reader<S: DatagramSource>(
+/// Starts a thread that drains `socket` into batches until `stop` is set; `counts` picks the
+/// socket's counters out of the shared state.
+pub fn spawn_reader(
     name: &str,
-    source: S,
+    socket: OwnedFd,
     shared: Arc<Shared>,
+    to_aggregator: BatchSender,
     stop: Arc<AtomicBool>,
     counts: fn(&Shared) -> &SocketCounts,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name.into()).spawn(move || {
-        let mut buf = vec![0u8; shared.settings.buffer_size];
+        let buffer_size = shared.settings.buffer_size;
+        let (give_back, free): (SyncSender<Batch>, Receiver<Batch>) = sync_channel(QUEUED_BATCHES + 1);
         while !stop.load(Ordering::Relaxed) {
-            match source.recv(&mut buf) {
-                Ok(len) => {
-                    counts(&shared).read(len);
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64);
-                    shared.aggregator().add_datagram(&buf[..len], now);
+            let mut batch = match free.try_recv() {
+                Ok(batch) => batch,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => Batch::new(buffer_size),
+            };
+            let mut flags = RecvFlags::empty();
+            let mut len = 0;
+            while batch.ends.len() < BATCH_DATAGRAMS && len < BATCH_BYTES {
+                match rustix::net::recv(&socket, &mut batch.data[len..len + buffer_size], flags) {
+                    Ok((n, _)) => {
+                        len += n.min(buffer_size);
+                        batch.ends.push(len);
+                        // After the first datagram, take only what is already there.
+                        flags = RecvFlags::DONTWAIT;
+                    }
+                    Err(e) => {
+                        let e = std::io::Error::from(e);
+                        if !matches!(
+                            e.kind(),
+                            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                        ) {
+                            counts(&shared).read_errors.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(error = %e, "A DogStatsD read failed.");
+                            std::thread::sleep(STOP_POLL);
+                        }
+                        break;
+                    }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    counts(&shared).read_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(error = %e, "A DogStatsD read failed.");
-                    std::thread::sleep(STOP_POLL);
-                }
+            }
+            if batch.ends.is_empty() {
+                continue;
+            }
+            let c = counts(&shared);
+            c.packets.fetch_add(batch.ends.len() as u64, Ordering::Relaxed);
+            c.bytes.fetch_add(len as u64, Ordering::Relaxed);
+            if to_aggregator.send((batch, give_back.clone())).is_err() {
+                break;
             }
         }
     })
@@ -89,9 +147,8 @@ pub fn spawn_reader<S: DatagramSource>(
 
 /// Sets the read timeout that lets a reader notice `stop`, and the receive buffer size when
 /// configured (`dogstatsd_so_rcvbuf`; the kernel may cap it at `net.core.rmem_max`).
-pub fn prepare<S: std::os::fd::AsFd>(socket: &S, so_rcvbuf: usize) -> std::io::Result<()> {
-    let timeout = rustix::net::sockopt::set_socket_timeout;
-    timeout(socket, rustix::net::sockopt::Timeout::Recv, Some(STOP_POLL))?;
+pub fn prepare<S: AsFd>(socket: &S, so_rcvbuf: usize) -> std::io::Result<()> {
+    rustix::net::sockopt::set_socket_timeout(socket, rustix::net::sockopt::Timeout::Recv, Some(STOP_POLL))?;
     if so_rcvbuf > 0 {
         rustix::net::sockopt::set_socket_recv_buffer_size(socket, so_rcvbuf)?;
     }

@@ -183,19 +183,38 @@ impl DogStatsd {
             settings,
         });
         let stop = Arc::new(AtomicBool::new(false));
+        let (to_aggregator, aggregator_thread) =
+            listener::spawn_aggregator(shared.clone()).map_err(DogStatsdError::Thread)?;
         let mut readers = Vec::new();
         if let Some(socket) = udp {
             readers.push(
-                listener::spawn_reader("dogstatsd-udp", socket, shared.clone(), stop.clone(), |s| &s.udp)
-                    .map_err(DogStatsdError::Thread)?,
+                listener::spawn_reader(
+                    "dogstatsd-udp",
+                    socket.into(),
+                    shared.clone(),
+                    to_aggregator.clone(),
+                    stop.clone(),
+                    |s| &s.udp,
+                )
+                .map_err(DogStatsdError::Thread)?,
             );
         }
         if let Some(socket) = uds {
             readers.push(
-                listener::spawn_reader("dogstatsd-uds", socket, shared.clone(), stop.clone(), |s| &s.uds)
-                    .map_err(DogStatsdError::Thread)?,
+                listener::spawn_reader(
+                    "dogstatsd-uds",
+                    socket.into(),
+                    shared.clone(),
+                    to_aggregator.clone(),
+                    stop.clone(),
+                    |s| &s.uds,
+                )
+                .map_err(DogStatsdError::Thread)?,
             );
         }
+        // The aggregator thread ends once the readers, the last senders, have ended.
+        drop(to_aggregator);
+        readers.push(aggregator_thread);
         tracing::info!(udp = ?shared.udp_addr, socket = ?shared.settings.socket, "DogStatsD is listening.");
         let flusher_shared = shared.clone();
         let flusher = tokio::spawn(async move {
@@ -214,6 +233,7 @@ impl DogStatsd {
             }
             stop.store(true, Ordering::Relaxed);
             let joined = tokio::task::spawn_blocking(move || {
+                // Readers first: the aggregator thread is last in the list.
                 for reader in readers {
                     let _ = reader.join();
                 }

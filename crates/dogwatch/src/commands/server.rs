@@ -26,6 +26,7 @@ pub async fn start(
         listen,
         process_retention: retention.process_retention,
         trace_retention: retention.trace_retention,
+        metric_retention: retention.metric_retention,
         ..ServerSettings::default()
     };
     let accepted = keys::accepted_keys(store.as_ref(), &key)?;

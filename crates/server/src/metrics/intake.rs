@@ -1,0 +1,89 @@
+//! Intake of distribution sketches (`/api/beta/sketches`) and events (`/api/v1/events`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use dogwatch_model::{Event, SketchPayload};
+use dogwatch_store::{Records, SketchSeries};
+use prost::Message;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::intake::{ApiKeyAuth, body_bytes, parse, store};
+use crate::keys::now_ms;
+
+/// `POST /api/beta/sketches`: a `SketchPayload` protobuf; each point is stored as its encoded
+/// `Dogsketch`.
+pub async fn sketches(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let payload = SketchPayload::decode(body_bytes(body)?)
+        .map_err(|e| ApiError::bad_request(format!("invalid sketch payload (SketchPayload protobuf): {e}")))?;
+    let mut series = Vec::with_capacity(payload.sketches.len());
+    for (i, sketch) in payload.sketches.into_iter().enumerate() {
+        if sketch.metric.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("sketches[{i}] has an empty metric name")));
+        }
+        if let Some(d) = sketch.dogsketches.iter().find(|d| d.k.len() != d.n.len()) {
+            return Err(ApiError::bad_request(format!(
+                "sketches[{i}] ({}) at {} has {} keys but {} counts",
+                sketch.metric,
+                d.ts,
+                d.k.len(),
+                d.n.len()
+            )));
+        }
+        series.push(SketchSeries {
+            points: sketch.dogsketches.iter().map(|d| (d.ts, d.encode_to_vec())).collect(),
+            metric: sketch.metric,
+            host: sketch.host,
+            tags: sketch.tags,
+        });
+    }
+    store(&state, &headers, Records::Sketches(series)).await
+}
+
+/// `POST /api/v1/events`: one event (Datadog's public API: the answer carries it with its id)
+/// or an array of them (what the agent sends).
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    _auth: ApiKeyAuth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body_bytes(body)?;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let mut events: Vec<Event> = parse(&body, "events")?;
+        for (i, event) in events.iter_mut().enumerate() {
+            check_event(event).map_err(|e| ApiError::bad_request(format!("events[{i}]: {e}")))?;
+        }
+        return store(&state, &headers, Records::Events(events)).await;
+    }
+    let mut event: Event = parse(&body, "event")?;
+    check_event(&mut event).map_err(ApiError::bad_request)?;
+    let store = state.store.clone();
+    let stored = tokio::task::spawn_blocking(move || store.add_event(&event, now_ms()))
+        .await
+        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("could not store the event: {e}")))?;
+    let mut answer = serde_json::to_value(&stored).unwrap_or_default();
+    answer["url"] = json!(format!("/events?id={}", stored.id));
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ok", "event": answer }))))
+}
+
+fn check_event(event: &mut Event) -> Result<(), String> {
+    if event.title.trim().is_empty() {
+        return Err("the event has an empty title".into());
+    }
+    event.truncate_to_limits();
+    Ok(())
+}
