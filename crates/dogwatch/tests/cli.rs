@@ -952,3 +952,213 @@ fn traces_in_every_encoding_reach_the_trace_api_services_and_status() {
     );
     up.terminate();
 }
+
+/// Sums the non-null values of every series of a `/api/v1/query` answer.
+fn query_sum(answer: &serde_json::Value) -> f64 {
+    answer["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["pointlist"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p[1].as_f64())
+        .sum()
+}
+
+/// The `/api/v1/query` path for `query` over the last 10 minutes.
+fn query_path(query: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let encoded: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b':' | b',' | b'*' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/api/v1/query?from={}&to={}&query={encoded}", now - 600, now + 60)
+}
+
+#[test]
+fn dogstatsd_over_udp_and_a_unix_socket_reaches_the_query_api_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("dsd.socket");
+    let udp_port = free_udp_port().to_string();
+    let up = Up::start_with(
+        dir.path(),
+        &[
+            ("DD_API_KEY", "dsd-test-key"),
+            ("DD_DOGSTATSD_PORT", &udp_port),
+            ("DD_DOGSTATSD_SOCKET", socket.to_str().unwrap()),
+            ("DD_DOGSTATSD_FLUSH_INTERVAL_MS", "500"),
+            ("DD_DOGSTATSD_TAGS", "team:e2e"),
+        ],
+    );
+    up.line_starting("API key");
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let send = |datagram: &str| {
+        udp.send_to(datagram.as_bytes(), ("127.0.0.1", udp_port.parse::<u16>().unwrap()))
+            .unwrap();
+    };
+    let uds = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "the DogStatsD socket never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Everything in one 10 s bucket: start 1 to 6 s into one.
+    let into_bucket = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            % 10.0
+    };
+    while !(1.0..=6.0).contains(&into_bucket()) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for _ in 0..50 {
+        send("e2e.hits:1|c|#env:prod");
+    }
+    send("e2e.hits:1|c|@0.5|#env:staging");
+    let histogram: Vec<String> = (1..=100).map(|v| format!("e2e.latency:{v}|ms")).collect();
+    send(&histogram.join("\n"));
+    send("e2e.good:1|c\nthis is not a metric\ne2e.good:2|c");
+    send("_e{6,10}:Deploy|v2\\nis out|t:success|#env:prod\n_sc|e2e.db.up|2|#db:main|m:connection refused");
+    for host in ["a", "b"] {
+        let offset = if host == "a" { 0 } else { 1000 };
+        let lines: Vec<String> = (1..=1000)
+            .map(|v| format!("e2e.size:{}|d|#host:{host}", v + offset))
+            .collect();
+        for chunk in lines.chunks(100) {
+            uds.send_to(chunk.join("\n").as_bytes(), &socket).unwrap();
+        }
+    }
+    uds.send_to(b"e2e.temp:3|g\ne2e.temp:7|g", &socket).unwrap();
+
+    // Counts come back as counts with as_count, and as per-second rates without.
+    let hits = wait_for_json(up.port, &query_path("sum:e2e.hits{env:prod}.as_count()"), |a| {
+        query_sum(a) >= 50.0
+    });
+    assert_eq!(query_sum(&hits), 50.0, "{hits}");
+    assert_eq!(hits["series"][0]["tag_set"], serde_json::json!([]));
+    let rate = wait_for_json(up.port, &query_path("sum:e2e.hits{env:prod}"), |a| query_sum(a) > 0.0);
+    let first = rate["series"][0]["pointlist"][0][1].as_f64().unwrap();
+    assert_eq!(first, 5.0, "{rate}");
+    let by_env = wait_for_json(up.port, &query_path("sum:e2e.hits{*} by {env}.as_count()"), |a| {
+        a["series"].as_array().is_some_and(|s| s.len() == 2)
+    });
+    assert_eq!(by_env["series"][1]["tag_set"], serde_json::json!(["env:staging"]));
+    assert_eq!(query_sum(&by_env), 52.0, "a sample rate of 0.5 counts twice");
+    let good = wait_for_json(up.port, &query_path("sum:e2e.good{*}.as_count()"), |a| {
+        query_sum(a) >= 3.0
+    });
+    assert_eq!(query_sum(&good), 3.0, "the good lines around a bad one are kept");
+
+    // Histogram aggregates and percentile, as Datadog's agent computes them.
+    for (metric, want) in [
+        ("max:e2e.latency.max{*}", 100.0),
+        ("avg:e2e.latency.avg{*}", 50.5),
+        ("avg:e2e.latency.median{*}", 50.0),
+        ("avg:e2e.latency.95percentile{*}", 95.0),
+        ("sum:e2e.latency.count{*}.as_count()", 100.0),
+    ] {
+        let answer = wait_for_json(up.port, &query_path(metric), |a| query_sum(a) > 0.0);
+        assert_eq!(query_sum(&answer), want, "{metric}: {answer}");
+    }
+
+    // A distribution's percentiles merge across hosts; by {host} splits them.
+    let p99 = wait_for_json(up.port, &query_path("p99:e2e.size{*}"), |a| query_sum(a) > 0.0);
+    let got = query_sum(&p99);
+    assert!((got - 1980.0).abs() / 1980.0 <= 0.01, "p99 {got}");
+    let p50 = wait_for_json(up.port, &query_path("p50:e2e.size{*} by {host}"), |a| {
+        a["series"].as_array().is_some_and(|s| s.len() == 2)
+    });
+    let median_b = p50["series"][1]["pointlist"][0][1].as_f64().unwrap();
+    assert_eq!(p50["series"][1]["tag_set"], serde_json::json!(["host:b"]));
+    assert!((median_b - 1500.0).abs() / 1500.0 <= 0.01, "host b p50 {median_b}");
+    let count = wait_for_json(up.port, &query_path("count:e2e.size{*}"), |a| query_sum(a) > 0.0);
+    assert_eq!(query_sum(&count), 2000.0);
+    let temp = wait_for_json(up.port, &query_path("avg:e2e.temp{team:e2e}"), |a| query_sum(a) > 0.0);
+    assert_eq!(query_sum(&temp), 7.0, "a gauge keeps the last value of its bucket");
+
+    // Percentiles of a gauge and a bad query are 400s that point at the problem.
+    let (code, body) = http_get(up.port, &query_path("p99:e2e.temp{*}"), "");
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = http_get(up.port, &query_path("avg:e2e.temp{env:prod"), "");
+    assert_eq!(code, 400, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["query_error"]["position"], 12, "the unclosed `{{`: {error}");
+
+    // Listings, events and service checks.
+    let metrics = wait_for_json(up.port, "/api/ui/metrics?q=e2e.", |a| {
+        a["metrics"].as_array().is_some_and(|m| m.len() >= 9)
+    });
+    let kind = |name: &str| {
+        metrics["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()["type"]
+            .clone()
+    };
+    assert_eq!(
+        (kind("e2e.size"), kind("e2e.hits"), kind("e2e.temp")),
+        ("distribution".into(), "rate".into(), "gauge".into())
+    );
+    let (code, body) = http_get(up.port, "/api/v2/metrics/e2e.size/all-tags", "");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"host:a\"") && body.contains("\"team:e2e\""), "{body}");
+    let events = wait_for_json(up.port, "/api/v1/events?start=now-1h&end=now%2B1m&q=deploy", |a| {
+        a["events"].as_array().is_some_and(|e| !e.is_empty())
+    });
+    assert_eq!(events["events"][0]["text"], "v2\nis out");
+    assert_eq!(events["events"][0]["alert_type"], "success");
+    let checks = wait_for_json(up.port, "/api/ui/service_checks?q=e2e.db", |a| {
+        a["checks"].as_array().is_some_and(|c| !c.is_empty())
+    });
+    assert_eq!(checks["checks"][0]["status_name"], "CRITICAL");
+    assert_eq!(checks["checks"][0]["message"], "connection refused");
+
+    // Datadog's public write APIs from a script.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (code, body) = http(
+        up.port,
+        "POST",
+        "/api/v1/series",
+        "dsd-test-key",
+        &format!(r#"{{"series":[{{"metric":"e2e.script","points":[[{now},42]],"tags":["env:prod"]}}]}}"#),
+    );
+    assert_eq!(code, 202, "{body}");
+    let script = wait_for_json(up.port, &query_path("max:e2e.script{env:prod}"), |a| query_sum(a) > 0.0);
+    assert_eq!(query_sum(&script), 42.0);
+    let (code, body) = http(
+        up.port,
+        "POST",
+        "/api/v1/events",
+        "dsd-test-key",
+        r#"{"title":"From a script","text":"hi"}"#,
+    );
+    assert_eq!(code, 202, "{body}");
+    assert!(body.contains("\"id\":"), "{body}");
+
+    // The DogStatsD section of `dogwatch status`.
+    let status = stdout(&up.status());
+    for line in [
+        "Metric Parse Errors: 1",
+        "Event Packets: 1",
+        "Service Check Packets: 1",
+        "Uds Packets: 21",
+        &format!("Listening on: udp://127.0.0.1:{udp_port}, unix://{}", socket.display()),
+    ] {
+        assert!(status.contains(line), "{line:?} not in {status}");
+    }
+    up.terminate();
+}
