@@ -21,7 +21,7 @@ use crate::keys::now_ms;
 use crate::ui;
 
 /// The paths the UI's pages live at; each answers with the UI's `index.html`.
-pub const PAGE_PATHS: [&str; 8] = [
+pub const PAGE_PATHS: [&str; 11] = [
     "/",
     "/processes",
     "/hosts",
@@ -30,6 +30,9 @@ pub const PAGE_PATHS: [&str; 8] = [
     "/apm/services/{service}",
     "/apm/traces",
     "/apm/trace/{trace_id}",
+    "/metrics",
+    "/events",
+    "/checks",
 ];
 
 /// The page routes.
