@@ -3,6 +3,7 @@
 // Everything started here is stopped by `stopAll()`, and by the exit handler as a last resort.
 
 import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,6 +29,31 @@ export function freePort() {
     });
     s.on("error", fail);
   });
+}
+
+/** A UDP port free on loopback (for DogStatsD). */
+export function freeUdpPort() {
+  return new Promise((ok, fail) => {
+    const s = createSocket("udp4");
+    s.on("error", fail);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Sends DogStatsD datagrams (`page.views:1|c|#env:prod`, `_e{5,4}:title|text`, `_sc|app.up|2`)
+ * to 127.0.0.1:`port`, one datagram each. */
+export async function sendStatsd(port, lines) {
+  const s = createSocket("udp4");
+  try {
+    for (const line of lines) {
+      await new Promise((ok, fail) => s.send(Buffer.from(line), port, "127.0.0.1", (e) => (e ? fail(e) : ok())));
+    }
+  } finally {
+    s.close();
+  }
 }
 
 /** Spawns a child that is killed when the tests end. */
@@ -64,11 +90,13 @@ export function dogwatchBin() {
 }
 
 /** Starts `dogwatch up` with its agent collecting processes every 2 s. Returns its base URL, API
- * key, and the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`). */
+ * key, the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`) and the
+ * UDP port of its DogStatsD listener (`statsdPort`), whose aggregates it flushes every second. */
 export async function startUp(extraEnv = {}) {
   const port = await freePort();
   const cmdPort = await freePort();
   const apmPort = await freePort();
+  const statsdPort = await freeUdpPort();
   const dataDir = mkdtempSync(join(tmpdir(), "dogwatch-ui-"));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const apiKey = "ui-e2e-key-0123456789abcdef";
@@ -79,6 +107,8 @@ export async function startUp(extraEnv = {}) {
       DD_API_KEY: apiKey,
       DD_CMD_PORT: String(cmdPort),
       DD_APM_RECEIVER_PORT: String(apmPort),
+      DD_DOGSTATSD_PORT: String(statsdPort),
+      DD_DOGSTATSD_FLUSH_INTERVAL_MS: "1000",
       DD_HOSTNAME: hostname,
       DD_TAGS: "team:ui,role:e2e",
       DD_PROCESS_CONFIG_INTERVALS_PROCESS: "2",
@@ -93,7 +123,7 @@ export async function startUp(extraEnv = {}) {
     if (child.exitCode != null) throw new Error(`dogwatch up exited (${child.exitCode}): ${output}`);
     return (await fetch(`${base}/api/ui/hosts`)).ok;
   });
-  return { base, apiKey, hostname, apmPort, child, output: () => output };
+  return { base, apiKey, hostname, apmPort, statsdPort, child, output: () => output };
 }
 
 /** Debian's chromium under playwright-core; never a downloaded browser. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { ensureArtifacts, launchChromium, sendSyntheticRun, sleep, spawnTracked, startUp, stopAll, until } from "./harness.mjs";
+import { ensureArtifacts, launchChromium, sendStatsd, sendSyntheticRun, sleep, spawnTracked, startUp, stopAll, until } from "./harness.mjs";
 
 const TEST_TIMEOUT_MS = 60_000;
 const results = [];
@@ -78,6 +78,21 @@ async function sendTrace(apmPort) {
   if (!r.ok) throw new Error(`trace receiver answered ${r.status}: ${await r.text()}`);
 }
 
+/** DogStatsD samples for the metrics, events and checks pages: a count in two envs, a gauge, a
+ * distribution, an event and a failing service check. */
+const EVENT_TITLE = "e2e deploy v2";
+const EVENT_TEXT = "rolled out\\nto web-1";
+function statsdLines() {
+  return [
+    ...Array.from({ length: 5 }, () => "page.views:1|c|#env:prod"),
+    ...Array.from({ length: 3 }, () => "page.views:2|c|#env:staging"),
+    "e2e.temperature:21.5|g|#env:prod",
+    ...[12, 15, 40, 80, 200].map((v) => `e2e.latency:${v}|d|#env:prod,service:web`),
+    `_e{${EVENT_TITLE.length},${EVENT_TEXT.length}}:${EVENT_TITLE}|${EVENT_TEXT}|t:error|#env:prod,service:web`,
+    "_sc|e2e.app.up|2|#env:prod|m:down",
+  ];
+}
+
 const marker = `dwui-marker-${process.pid}`;
 // A process of the test's own, with a secret in its argv that the agent must scrub.
 const child = spawnTracked("sh", ["-c", "while :; do sleep 1; done", marker, "--password=topsecret"]);
@@ -97,6 +112,43 @@ const search = page.getByRole("textbox", { name: "Search processes" });
 async function setQuery(q) {
   await search.fill(q);
   await search.press("Enter");
+}
+
+/** The console errors logged since `before` must be the 400s of queries the server rejected; they are forgotten. */
+function expectOnly400s(before) {
+  const logged = consoleErrors.splice(before);
+  assert.ok(logged.every((e) => /status of 400/.test(e)), logged.join("\n"));
+}
+
+/** Enters `text` in the search `box` inside `bar` and waits for the server's error under it, underlined in the query. */
+async function enterRejectedQuery(box, text, bar = ".search") {
+  await box.fill(text);
+  await box.press("Enter");
+  const error = page.locator(`${bar} .error`);
+  await error.waitFor();
+  await page.locator(`${bar} .mirror mark`).waitFor();
+  return error;
+}
+
+/** Opens a page with its link in the top bar, as a user does. */
+async function openFromNav(name, path) {
+  await page.locator(".topbar nav a", { hasText: name }).click();
+  await page.waitForURL((u) => u.pathname === path);
+}
+
+/** Waits for the input `locator` to hold `value` (an input follows the URL a frame after it changes). */
+async function untilValue(locator, value) {
+  const read = () => locator.inputValue({ timeout: 1000 });
+  await until(`the value ${JSON.stringify(value)}`, async () => (await read()) === value, 5000, 100).catch(async (e) => {
+    throw new Error(`${e.message}; it is ${JSON.stringify(await read().catch(() => null))}`);
+  });
+}
+
+/** The metrics explorer's chart once it draws `query` (the previous chart stays while a new query loads). */
+async function metricChart(query, ms = 20_000) {
+  const chart = page.locator(`.metrics .chart[data-chart="${query}"]`);
+  await chart.locator("canvas").first().waitFor({ timeout: ms });
+  return chart;
 }
 
 try {
@@ -153,8 +205,7 @@ try {
     await setQuery("");
     await error.waitFor({ state: "detached" });
     // The browser logs each 400 answer; those were the bad queries, and nothing else.
-    const logged = consoleErrors.splice(errorsBefore);
-    assert.ok(logged.every((e) => /status of 400/.test(e)), logged.join("\n"));
+    expectOnly400s(errorsBefore);
   });
 
   await test("a facet click filters, and a second click removes the filter", async () => {
@@ -352,18 +403,13 @@ try {
 
     const errorsBefore = consoleErrors.length;
     const box = page.getByRole("textbox", { name: "Search spans" });
-    await box.fill("service:e2e-web (");
-    await box.press("Enter");
-    const error = page.locator(".search .error");
-    await error.waitFor();
-    await page.locator(".search .mirror mark").waitFor();
+    const error = await enterRejectedQuery(box, "service:e2e-web (");
     assert.ok((await row.count()) === 1, "the last good results stay");
     await page.screenshot({ path: join(shots, "apm-explorer-error.png") });
     await box.fill("service:e2e-web");
     await box.press("Enter");
     await error.waitFor({ state: "detached" });
-    const logged = consoleErrors.splice(errorsBefore);
-    assert.ok(logged.every((e) => /status of 400/.test(e)), logged.join("\n"));
+    expectOnly400s(errorsBefore);
   });
 
   await test("APM: the trace view draws the flame graph, selects a span on click, and lists every span", async () => {
@@ -422,6 +468,178 @@ try {
     await processes.click();
     await page.waitForURL(/\/processes\?q=host/);
     await until("the processes search to show the host filter", async () => (await search.inputValue()).startsWith("host:"));
+  });
+
+  await test("Metrics: a DogStatsD count appears in the picker, found as you type", async () => {
+    await sendStatsd(up.statsdPort, statsdLines());
+    await openFromNav("Metrics", "/metrics");
+    await page.locator('.metrics [data-empty], .metrics .chart').first().waitFor();
+    const picker = page.getByRole("combobox", { name: "Metric" });
+    const option = page.locator('.suggestions [role="option"][data-value="page.views"]');
+    // The agent sends 10 s buckets once they close: ask again until the count is there.
+    await until("page.views in the metric picker", async () => {
+      await picker.fill("");
+      await picker.fill("page.vi");
+      return option.waitFor({ timeout: 1500 }).then(() => true, () => false);
+    }, 45_000, 500);
+    assert.match(await option.innerText(), /rate/);
+    assert.equal(await picker.getAttribute("aria-expanded"), "true");
+    await page.screenshot({ path: join(shots, "metrics-picker.png") });
+    // The first match is highlighted: Enter picks it.
+    await picker.press("Enter");
+    await until("the metric in the URL", async () => new URL(page.url()).searchParams.get("metric") === "page.views");
+    await untilValue(page.getByRole("textbox", { name: "Metric query" }), "avg:page.views{*}");
+  });
+
+  await test("Metrics: group by env draws a line per env, kept in the URL across a reload", async () => {
+    await page.goto(`${up.base}/metrics?metric=page.views`);
+    await page.locator("[data-metric-type]").waitFor();
+    assert.equal(await page.locator("[data-metric-type]").getAttribute("data-metric-type"), "rate");
+    await page.getByRole("button", { name: /^Group by/ }).click();
+    await page.locator('input[name="by-env"]').check();
+    await page.keyboard.press("Escape");
+    await until("by=env in the URL", async () => new URL(page.url()).searchParams.get("by") === "env");
+    const query = page.getByRole("textbox", { name: "Metric query" });
+    await untilValue(query, "avg:page.views{*} by {env}");
+    const legend = (await metricChart("avg:page.views{*} by {env}")).locator(".u-legend");
+    await until("a legend entry per env", async () => /env:prod/.test(await legend.innerText()) && /env:staging/.test(await legend.innerText()), 20_000, 500);
+    assert.equal(await page.locator("[data-series]").getAttribute("data-series"), "2");
+    // A scope picked from the suggestions narrows it to one env.
+    const scope = page.getByRole("combobox", { name: "Scope" });
+    await scope.click();
+    await scope.pressSequentially("prod", { delay: 20 });
+    await page.locator('.suggestions [role="option"][data-value="env:prod"]').waitFor();
+    await scope.press("ArrowDown");
+    await scope.press("Enter");
+    await until("the scope in the URL", async () => new URL(page.url()).searchParams.get("scope") === "env:prod");
+    await untilValue(query, "avg:page.views{env:prod} by {env}");
+    await until("one line", async () => (await page.locator("[data-series]").getAttribute("data-series")) === "1", 20_000, 500);
+    // "as count" is offered for a rate, and is part of the query.
+    await page.locator('input[name="as_count"]').check();
+    await until("as_count in the URL", async () => new URL(page.url()).searchParams.get("as_count") === "1");
+    await untilValue(query, "avg:page.views{env:prod} by {env}.as_count()");
+    await metricChart("avg:page.views{env:prod} by {env}.as_count()");
+    await page.screenshot({ path: join(shots, "metrics-chart.png") });
+    const url = page.url();
+    await page.reload();
+    await metricChart("avg:page.views{env:prod} by {env}.as_count()");
+    assert.equal(page.url(), url);
+    assert.equal(await page.getByRole("combobox", { name: "Metric" }).inputValue(), "page.views");
+    assert.equal(await page.getByRole("combobox", { name: "Scope" }).inputValue(), "env:prod");
+    assert.equal(await query.inputValue(), "avg:page.views{env:prod} by {env}.as_count()");
+    assert.match(await page.locator(".metrics .chart .u-legend").innerText(), /env:prod/);
+    // Back goes to the view before "as count".
+    await page.goBack();
+    await untilValue(query, "avg:page.views{env:prod} by {env}");
+  });
+
+  await test("Metrics: a distribution picked with the arrow keys offers percentiles; a typed query fills the pickers", async () => {
+    await page.goto(`${up.base}/metrics`);
+    const picker = page.getByRole("combobox", { name: "Metric" });
+    await until("both e2e metrics in the picker", async () => {
+      await picker.fill("");
+      await picker.fill("e2e.");
+      await page.locator('.suggestions [role="option"]').first().waitFor({ timeout: 1500 });
+      const values = await page.locator('.suggestions [role="option"]').evaluateAll((os) => os.map((o) => o.dataset.value));
+      return values.includes("e2e.latency") && values.includes("e2e.temperature");
+    }, 30_000, 500);
+    const values = await page.locator('.suggestions [role="option"]').evaluateAll((os) => os.map((o) => o.dataset.value));
+    // Down from the first to the second, up again, then Enter: the first (names are sorted).
+    await picker.press("ArrowDown");
+    assert.equal(await page.locator('.suggestions [aria-selected="true"]').getAttribute("data-value"), values[1]);
+    await picker.press("ArrowUp");
+    await picker.press("Enter");
+    await until("e2e.latency picked", async () => new URL(page.url()).searchParams.get("metric") === "e2e.latency");
+    await until("the distribution's aggregations", async () => (await page.locator('select[name="agg"] option').allInnerTexts()).includes("p95"));
+    await page.locator('select[name="agg"]').selectOption("p95");
+    await until("agg=p95 in the URL", async () => new URL(page.url()).searchParams.get("agg") === "p95");
+    assert.match(await (await metricChart("p95:e2e.latency{*}")).locator(".u-legend").innerText(), /e2e\.latency/);
+    await page.screenshot({ path: join(shots, "metrics-distribution.png") });
+    // Escape closes the list.
+    await picker.click();
+    await page.locator(".suggestions").waitFor();
+    await picker.press("Escape");
+    await page.locator(".suggestions").waitFor({ state: "detached" });
+    await picker.press("Escape");
+    // A simple typed query goes back into the pickers.
+    const query = page.getByRole("textbox", { name: "Metric query" });
+    await query.fill("max:e2e.temperature{env:prod} by {env}");
+    await query.press("Enter");
+    await until("the pickers to follow the query", async () => {
+      const p = new URL(page.url()).searchParams;
+      return p.get("metric") === "e2e.temperature" && p.get("agg") === "max" && p.get("scope") === "env:prod" && p.get("by") === "env" && !p.has("q");
+    });
+    await untilValue(picker, "e2e.temperature");
+    assert.match(await (await metricChart("max:e2e.temperature{env:prod} by {env}")).locator(".u-legend").innerText(), /env:prod/);
+  });
+
+  await test("Metrics: a query the server rejects is underlined where the problem is", async () => {
+    await page.goto(`${up.base}/metrics?metric=e2e.temperature&agg=max&scope=env:prod&by=env`);
+    await metricChart("max:e2e.temperature{env:prod} by {env}");
+    const errorsBefore = consoleErrors.length;
+    const query = page.getByRole("textbox", { name: "Metric query" });
+    const error = await enterRejectedQuery(query, "avg:m{", ".query-row .search");
+    assert.ok((await error.innerText()).length > 0);
+    assert.equal(new URL(page.url()).searchParams.get("q"), "avg:m{");
+    await page.locator("[data-custom-query]").waitFor();
+    // The last good chart stays.
+    assert.ok((await page.locator(".metrics .chart canvas").count()) > 0, "the last chart stays");
+    await page.screenshot({ path: join(shots, "metrics-error.png") });
+    await page.getByRole("button", { name: "Back to the pickers" }).click();
+    await error.waitFor({ state: "detached" });
+    await untilValue(query, "max:e2e.temperature{env:prod} by {env}");
+    expectOnly400s(errorsBefore);
+  });
+
+  await test("Events: the DogStatsD event is listed with its alert type, and a tag click filters", async () => {
+    await openFromNav("Events", "/events");
+    const event = page.locator(".event", { hasText: EVENT_TITLE });
+    // The page reloads itself every 10 s.
+    await until("the event", () => event.count(), 40_000, 500);
+    assert.equal(await event.first().getAttribute("data-alert-type"), "error");
+    const marker = await event.first().locator(".marker").evaluate((m) => getComputedStyle(m).backgroundColor);
+    assert.equal(marker, "rgb(198, 40, 40)", "an error event has a red marker");
+    assert.match(await event.first().locator(".event-text").innerText(), /rolled out\s*\n?\s*to web-1/);
+    await page.locator(".strip canvas").waitFor();
+    await event.first().locator('button.tag[data-tag="service:web"]').click();
+    await until("the tag filter in the URL", async () => new URL(page.url()).searchParams.get("tags") === "service:web");
+    await untilValue(page.getByRole("textbox", { name: "Filter by tags" }), "service:web");
+    await event.first().waitFor();
+    await page.screenshot({ path: join(shots, "events.png") });
+    const box = page.getByRole("textbox", { name: "Search events" });
+    await box.fill("no-such-event-text");
+    await box.press("Enter");
+    await page.locator('[data-empty="events"]').waitFor();
+    await page.screenshot({ path: join(shots, "events-empty.png") });
+    await box.fill("deploy");
+    await box.press("Enter");
+    await event.first().waitFor();
+    assert.match(page.url(), /q=deploy/);
+  });
+
+  await test("Service Checks: the failing check is CRITICAL, and the CRITICAL total filters", async () => {
+    await openFromNav("Service Checks", "/checks");
+    const row = page.locator('tr[data-check="e2e.app.up"]');
+    // The page reloads itself every 10 s.
+    await until("the check", () => row.count(), 40_000, 500);
+    assert.equal(await row.first().getAttribute("data-status"), "critical");
+    assert.equal(await row.first().locator(".status-badge").innerText(), "CRITICAL");
+    assert.match(await row.first().innerText(), /down/);
+    assert.ok(Number(await page.locator('[data-total="critical"] .value').innerText()) >= 1);
+    await page.screenshot({ path: join(shots, "checks.png") });
+    await page.locator('[data-total="critical"]').click();
+    await until("status=critical in the URL", async () => new URL(page.url()).searchParams.get("status") === "critical");
+    await row.first().waitFor();
+    const statuses = () => page.locator("tr[data-check]").evaluateAll((rs) => rs.map((r) => r.dataset.status));
+    await until("only CRITICAL checks", async () => (await statuses()).every((st) => st === "critical"), 5000, 100).catch(async (e) => {
+      throw new Error(`${e.message}: ${(await statuses()).join(",")}`);
+    });
+    const box = page.getByRole("textbox", { name: "Search checks" });
+    await box.fill("e2e.app");
+    await box.press("Enter");
+    await until("q in the URL", async () => new URL(page.url()).searchParams.get("q") === "e2e.app");
+    await row.first().waitFor();
+    await page.screenshot({ path: join(shots, "checks-critical.png") });
   });
 
   await test("the page logged no errors", async () => {

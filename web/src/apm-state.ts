@@ -3,8 +3,14 @@
 
 import { quoteValue, tagTerm } from "./query-edit";
 
+/** A time range a page offers: its name in the URL and on its button, and its length. */
+export interface RangeOption {
+  name: string;
+  ms: number;
+}
+
 /** The time ranges the APM pages offer, shortest first. */
-export const APM_RANGES: Array<{ name: string; ms: number }> = [
+export const APM_RANGES: RangeOption[] = [
   { name: "15m", ms: 15 * 60_000 },
   { name: "1h", ms: 3_600_000 },
   { name: "4h", ms: 4 * 3_600_000 },
@@ -16,8 +22,14 @@ export const APM_RANGES: Array<{ name: string; ms: number }> = [
 export const DEFAULT_APM_RANGE = "1h";
 
 /** The length of a range named in the URL, in ms (the default range's for an unknown name). */
-export function rangeMs(name: string): number {
-  return (APM_RANGES.find((r) => r.name === name) ?? APM_RANGES.find((r) => r.name === DEFAULT_APM_RANGE)!).ms;
+export function rangeMs(name: string, ranges: readonly RangeOption[] = APM_RANGES, fallback = DEFAULT_APM_RANGE): number {
+  return (ranges.find((r) => r.name === name) ?? ranges.find((r) => r.name === fallback)!).ms;
+}
+
+/** The range named by the URL's `range` parameter, or `fallback` when it names none of `ranges`. */
+export function parseRange(p: URLSearchParams, ranges: readonly RangeOption[] = APM_RANGES, fallback = DEFAULT_APM_RANGE): string {
+  const r = p.get("range");
+  return ranges.some((x) => x.name === r) ? r! : fallback;
 }
 
 /** Which page a path shows. Services and trace ids are URL-encoded path segments. */
@@ -27,7 +39,10 @@ export type Route =
   | { page: "apm-services" }
   | { page: "apm-service"; service: string }
   | { page: "apm-traces" }
-  | { page: "apm-trace"; traceId: string };
+  | { page: "apm-trace"; traceId: string }
+  | { page: "metrics" }
+  | { page: "events" }
+  | { page: "checks" };
 
 function segment(s: string): string {
   try {
@@ -41,6 +56,9 @@ function segment(s: string): string {
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, "");
   if (p === "/hosts") return { page: "hosts" };
+  if (p === "/metrics") return { page: "metrics" };
+  if (p === "/events") return { page: "events" };
+  if (p === "/checks") return { page: "checks" };
   if (p === "/apm" || p === "/apm/services") return { page: "apm-services" };
   if (p.startsWith("/apm/services/") && p.length > "/apm/services/".length) return { page: "apm-service", service: segment(p.slice("/apm/services/".length)) };
   if (p === "/apm/traces") return { page: "apm-traces" };
@@ -50,7 +68,8 @@ export function matchRoute(path: string): Route {
 
 type Params = Record<string, string | null | undefined>;
 
-function withSearch(path: string, params: Params): string {
+/** `path` with the non-empty `params` as its search string. */
+export function withSearch(path: string, params: Params): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v != null && v !== "") p.set(k, v);
   const s = p.toString();
@@ -58,10 +77,6 @@ function withSearch(path: string, params: Params): string {
 }
 
 const rangeParam = (range: string) => (range === DEFAULT_APM_RANGE ? null : range);
-const parseRange = (p: URLSearchParams) => {
-  const r = p.get("range");
-  return APM_RANGES.some((x) => x.name === r) ? r! : DEFAULT_APM_RANGE;
-};
 const parseOrder = (p: URLSearchParams, fallback: "asc" | "desc"): "asc" | "desc" => {
   const o = p.get("order");
   return o === "asc" || o === "desc" ? o : fallback;

@@ -124,3 +124,21 @@ export function formatTimeMillis(ms: number | null | undefined): string {
   const millis = String(Math.floor(((ms % 1000) + 1000) % 1000)).padStart(3, "0");
   return `${formatTime(ms)}.${millis}`;
 }
+
+const SI = ["", "k", "M", "G", "T", "P"];
+
+/** A metric value, 3 significant digits with k/M/G/T/P past a thousand: `0`, `0.25`, `42`,
+ * `1.5k`, `-3.2M`; tiny values in exponent form (`1.2e-5`). */
+export function formatValue(v: number | null | undefined): string {
+  if (v == null || !Number.isFinite(v)) return "—";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a < 0.001) return v.toExponential(1);
+  let unit = 0;
+  let x = v;
+  while (Math.abs(x) >= 999.5 && unit < SI.length - 1) {
+    x /= 1000;
+    unit++;
+  }
+  return `${Number(x.toPrecision(3))}${SI[unit]}`;
+}

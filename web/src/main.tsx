@@ -9,6 +9,9 @@ import { ApmServicesPage } from "./pages/ApmServices";
 import { ApmServicePage } from "./pages/ApmService";
 import { ApmTracesPage } from "./pages/ApmTraces";
 import { ApmTracePage } from "./pages/ApmTrace";
+import { MetricsPage } from "./pages/Metrics";
+import { EventsPage } from "./pages/Events";
+import { ChecksPage } from "./pages/Checks";
 
 function Link(props: { href: string; current: boolean; children: string }) {
   return (
@@ -40,6 +43,12 @@ function App() {
         return <ApmServicePage service={route.service} search={search} />;
       case "apm-traces":
         return <ApmTracesPage search={search} />;
+      case "metrics":
+        return <MetricsPage search={search} />;
+      case "events":
+        return <EventsPage search={search} />;
+      case "checks":
+        return <ChecksPage search={search} />;
       case "apm-trace":
         // Another trace is a fresh page: nothing of the last one carries over.
         return <ApmTracePage key={route.traceId} traceId={route.traceId} search={search} />;
@@ -65,6 +74,15 @@ function App() {
           </Link>{" "}
           <Link href="/apm/traces" current={route.page === "apm-traces" || route.page === "apm-trace"}>
             Traces
+          </Link>{" "}
+          <Link href="/metrics" current={route.page === "metrics"}>
+            Metrics
+          </Link>{" "}
+          <Link href="/events" current={route.page === "events"}>
+            Events
+          </Link>{" "}
+          <Link href="/checks" current={route.page === "checks"}>
+            Service Checks
           </Link>
         </nav>
         <span class="spacer" />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatBytes, formatCount, formatPct, formatRate, formatSpan } from "../src/format";
+import { formatAgo, formatBytes, formatCount, formatPct, formatRate, formatSpan, formatValue } from "../src/format";
 import { formatField } from "../src/fields";
 
 describe("formatting", () => {
@@ -34,5 +34,11 @@ describe("formatting", () => {
     expect(formatField("rss", 1024)).toBe("1.00 KiB");
     expect(formatField("tags", ["a:b", "c:d"])).toBe("a:b c:d");
     expect(formatField("container_id", null)).toBe("—");
+  });
+});
+
+describe("metric values", () => {
+  it("keep 3 significant digits with SI suffixes, signs and tiny values readable", () => {
+    expect([0, 0.25, 42, 999.4, 999.6, 1234, -3_210_000, 5e9, 0.00001234, null].map(formatValue)).toEqual(["0", "0.25", "42", "999", "1k", "1.23k", "-3.21M", "5G", "1.2e-5", "—"]);
   });
 });

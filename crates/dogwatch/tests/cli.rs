@@ -642,6 +642,8 @@ fn config_shows_each_value_with_its_source_and_the_resolved_host() {
     let output = dogwatch()
         .args(["config", "--json", "--config"])
         .arg(&file)
+        // The file's dogstatsd_port must show, not the test's own port.
+        .env_remove("DD_DOGSTATSD_PORT")
         .env("DD_APM_RECEIVER_PORT", "9999")
         .env("DD_DYNO_HOST", "true")
         .env("HEROKU_APP_NAME", "myapp")

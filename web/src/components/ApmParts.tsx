@@ -2,7 +2,7 @@
 // status line of a page that reloads itself, and links that navigate without a page load.
 
 import type { ComponentChildren } from "preact";
-import { APM_RANGES } from "../apm-state";
+import { APM_RANGES, type RangeOption } from "../apm-state";
 import { formatClock, formatCount, formatDuration, formatRatio } from "../format";
 import { navigate } from "../router";
 
@@ -24,11 +24,11 @@ export function NavLink(props: { href: string; class?: string; title?: string; c
   );
 }
 
-/** The time range as a row of buttons: 15m 1h 4h 1d 2d 7d. */
-export function RangePicker(props: { range: string; onChange: (range: string) => void }) {
+/** The time range as a row of buttons: 15m 1h 4h 1d 2d 7d (the APM pages'), or `ranges`. */
+export function RangePicker(props: { range: string; onChange: (range: string) => void; ranges?: readonly RangeOption[] }) {
   return (
     <div class="tabs range-picker" role="group" aria-label="Time range">
-      {APM_RANGES.map((r) => (
+      {(props.ranges ?? APM_RANGES).map((r) => (
         <button key={r.name} class={r.name === props.range ? "active" : ""} aria-pressed={r.name === props.range} onClick={() => props.onChange(r.name)}>
           {r.name}
         </button>
@@ -105,4 +105,23 @@ export function redColumns<T extends { errors: number; error_rate: number; avg: 
     { name: "p95", label: "p95", num: true, format: formatDuration },
     { name: "p99", label: "p99", num: true, format: formatDuration },
   ];
+}
+
+/** The banner of a page whose reloads fail: what it cannot load, why, and that it keeps trying. */
+export function LoadErrorBanner(props: { what: string; error: Error | null; everyMs: number }) {
+  if (!props.error) return null;
+  return (
+    <div class="banner error">
+      Cannot load {props.what}: {props.error.message}. Retrying every {props.everyMs / 1000} s.
+    </div>
+  );
+}
+
+/** A page body's first load. */
+export function Loading(props: { what: string }) {
+  return (
+    <div class="empty">
+      <span class="spinner" /> Loading {props.what}…
+    </div>
+  );
 }

@@ -17,6 +17,13 @@ export function SearchBar(props: {
   /** The input's accessible name and placeholder (the Live Processes page's by default). */
   label?: string;
   placeholder?: string;
+  /** Apply what is typed after a pause (the default), or only on Enter (a query that is
+   * costly or noisy to run half-typed). */
+  applyOnPause?: boolean;
+  /** Whether `/` focuses this bar (the default; off for a page's second bar). */
+  shortcut?: boolean;
+  /** The input's name. */
+  name?: string;
 }) {
   const [text, setText] = useState(props.query);
   const input = useRef<HTMLInputElement>(null);
@@ -34,6 +41,7 @@ export function SearchBar(props: {
   // `/` focuses the search bar from anywhere but another text field.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if (props.shortcut === false) return;
       const t = e.target as HTMLElement;
       if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
       if (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable) return;
@@ -57,7 +65,7 @@ export function SearchBar(props: {
   const onInput = (value: string) => {
     setText(value);
     if (timer.current != null) window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => apply(value), APPLY_AFTER_MS);
+    timer.current = props.applyOnPause === false ? null : window.setTimeout(() => apply(value), APPLY_AFTER_MS);
   };
 
   const syncScroll = () => {
@@ -91,6 +99,7 @@ export function SearchBar(props: {
         <input
           ref={input}
           type="text"
+          name={props.name}
           spellcheck={false}
           autocomplete="off"
           aria-label={props.label ?? "Search processes"}
@@ -107,7 +116,7 @@ export function SearchBar(props: {
             if (e.key === "Escape") (e.target as HTMLInputElement).blur();
           }}
         />
-        {text === "" && <span class="hint">/</span>}
+        {text === "" && props.shortcut !== false && <span class="hint">/</span>}
       </div>
       {error && (
         <div class="error" role="alert">

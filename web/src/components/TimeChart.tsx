@@ -1,4 +1,5 @@
-// A small time-series chart (uPlot) for the process side panel and the APM service page. -1 (unreadable) is a gap.
+// A time-series chart (uPlot) for the process side panel, the APM service page and the metrics
+// explorer. null is a gap, and so is -1 (unreadable) unless the chart takes negative values.
 // The chart is built once per set of series; a refresh only hands it new data, so hovering
 // survives the panel's reloads.
 
@@ -8,8 +9,11 @@ import uPlot from "uplot";
 export interface ChartSeries {
   label: string;
   color: string;
-  values: number[];
+  values: Array<number | null>;
 }
+
+/** Line colours far enough apart to tell side by side (Tableau 10, the accent first). */
+export const LINE_COLORS = ["#632ca6", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 
 /** The indexes of values with no value on either side, which a line cannot show; null when none. */
 function isolated(values: ArrayLike<number | null | undefined>): number[] | null {
@@ -20,8 +24,14 @@ function isolated(values: ArrayLike<number | null | undefined>): number[] | null
   return out.length > 0 ? out : null;
 }
 
-function chartData(times: number[], series: ChartSeries[]): uPlot.AlignedData {
-  return [times.map((t) => t / 1000), ...series.map((s) => s.values.map((v) => (v < 0 ? null : v)))];
+function chartData(times: number[], series: ChartSeries[], negative: boolean): uPlot.AlignedData {
+  return [times.map((t) => t / 1000), ...series.map((s) => s.values.map((v) => (v == null || (!negative && v < 0) ? null : v)))];
+}
+
+/** The y range: from 0 (or below it, for negative values) to a little over the top. */
+function yRange(min: number, max: number): uPlot.Range.MinMax {
+  const lo = min < 0 ? min * 1.1 : 0;
+  return [lo, max > 0 ? max * 1.1 : lo < 0 ? 0 : 1];
 }
 
 export function TimeChart(props: {
@@ -34,13 +44,23 @@ export function TimeChart(props: {
   format: (v: number) => string;
   /** What is said when no value is readable (the process panel's wording by default). */
   emptyText?: string;
+  /** The plot's height in pixels (120 by default). */
+  height?: number;
+  /** Negative values are values, not "unreadable" gaps (metrics). */
+  negative?: boolean;
+  /** Lines join across missing values instead of breaking there. */
+  spanGaps?: boolean;
+  /** Bars instead of lines (counts per time step). */
+  bars?: boolean;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const range = useRef({ from: props.from, to: props.to });
   range.current = { from: props.from, to: props.to };
-  const readable = props.series.some((s) => s.values.some((v) => v >= 0));
-  const layout = props.series.map((s) => s.label).join(",");
+  const negative = props.negative ?? false;
+  const height = props.height ?? 120;
+  const readable = props.series.some((s) => s.values.some((v) => v != null && (negative || v >= 0)));
+  const layout = `${props.series.map((s) => `${s.label}|${s.color}`).join(",")}|${height}|${negative}|${props.spanGaps}|${props.bars}`;
 
   useEffect(() => {
     const el = host.current;
@@ -49,12 +69,12 @@ export function TimeChart(props: {
     const u = new uPlot(
       {
         width: el.clientWidth || 520,
-        height: 120,
+        height,
         legend: { show: true, live: true },
         cursor: { drag: { x: false, y: false } },
         scales: {
           x: { time: true, range: () => [range.current.from / 1000, range.current.to / 1000] },
-          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+          y: { range: (_u, min, max) => yRange(min, max) },
         },
         axes: [
           { size: 28, font: "11px system-ui", grid: { stroke: "#eee" } },
@@ -66,19 +86,20 @@ export function TimeChart(props: {
             label: s.label,
             stroke: s.color,
             width: 1.5,
-            fill: s.color + "22",
-            spanGaps: false,
+            fill: s.color + (props.bars ? "bb" : "22"),
+            spanGaps: props.spanGaps ?? false,
             // A value between gaps (one request in a quiet hour) is drawn as a dot.
             points: { size: 6, width: 2, filter: (u: uPlot, i: number, show: boolean) => (show ? null : isolated(u.data[i])) },
+            ...(props.bars ? { paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } } : {}),
             value: (_u: uPlot, v: number | null) => (v == null ? "—" : fmt(v)),
           })),
         ],
       },
-      chartData(props.times, props.series),
+      chartData(props.times, props.series, negative),
       el,
     );
     plot.current = u;
-    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 120 }));
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height }));
     ro.observe(el);
     return () => {
       ro.disconnect();
@@ -89,7 +110,7 @@ export function TimeChart(props: {
   }, [readable, layout]);
 
   useEffect(() => {
-    plot.current?.setData(chartData(props.times, props.series));
+    plot.current?.setData(chartData(props.times, props.series, negative));
   }, [props.times, props.series, props.from, props.to]);
 
   return (

@@ -1,14 +1,14 @@
 // The APM Services page: each service's requests, errors and latency (RED metrics) over the
 // chosen range, from the stats of its entry spans. Sorted in the browser; reloaded every 10 s.
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useMemo, useRef, useState } from "preact/hooks";
 import { apmApi, type ServiceStats } from "../apm-api";
 import { nextSort, parseServicesView, rangeMs, servicePath, servicesPath, sortRows, type ServicesView } from "../apm-state";
 import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, redColumns } from "../components/ApmParts";
 import { formatCount, formatPerSecond } from "../format";
 import { Refresher } from "../refresher";
 import { navigate } from "../router";
-import { useLiveRefresh } from "../use-live-refresh";
+import { useLiveRefresh, useReloadOnChange } from "../use-live-refresh";
 
 /** How often the APM pages reload while visible. */
 export const APM_REFRESH_MS = 10_000;
@@ -54,13 +54,7 @@ export function ApmServicesPage(props: { search: string }) {
   useLiveRefresh(refresher);
 
   // A new range or env reloads at once.
-  const dataKey = `${view.range}|${view.env}`;
-  const firstKey = useRef(dataKey);
-  useEffect(() => {
-    if (firstKey.current === dataKey) return;
-    firstKey.current = "";
-    refresher.now();
-  }, [dataKey]);
+  useReloadOnChange(refresher, `${view.range}|${view.env}`);
 
   const rows = useMemo(() => (services ? sortRows(services, view.sort, view.order) : null), [services, view.sort, view.order]);
   const sort = (column: string) => setView(nextSort(view, column, column === "service" || column === "env" || column === "type"), false);

@@ -7,6 +7,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Facet, type Group, type QueryError, type Row, type ScatterPoint, type StaleHost } from "../api";
 import { DetailPanel } from "../components/DetailPanel";
 import { FacetPanel } from "../components/FacetPanel";
+import { GroupByMenu } from "../components/GroupByMenu";
 import { groupQuery, GroupTable } from "../components/GroupTable";
 import { Menu } from "../components/Menu";
 import { Cells, HeaderRow, ProcessTable } from "../components/ProcessTable";
@@ -239,33 +240,7 @@ export function ProcessesPage(props: { search: string }) {
             </div>
             {view.tab === "table" && (
               <>
-                <Menu label={view.by.length ? `Group by: ${view.by.join(", ")}` : "Group by"} class="group-by">
-                  {() => (
-                    <>
-                      <div class="note">Group by up to 4 tags</div>
-                      {facetKeys.map((k) => (
-                        <label key={k}>
-                          <input
-                            type="checkbox"
-                            name={`by-${k}`}
-                            checked={view.by.includes(k)}
-                            disabled={!view.by.includes(k) && view.by.length >= 4}
-                            onChange={() => setView({ by: view.by.includes(k) ? view.by.filter((b) => b !== k) : [...view.by, k] })}
-                          />
-                          {k}
-                        </label>
-                      ))}
-                      {view.by.length > 0 && (
-                        <>
-                          <hr />
-                          <button class="link" onClick={() => setView({ by: [] })}>
-                            No grouping
-                          </button>
-                        </>
-                      )}
-                    </>
-                  )}
-                </Menu>
+                <GroupByMenu keys={facetKeys} by={view.by} max={4} note="Group by up to 4 tags" onChange={(by) => setView({ by })} />
                 {view.by.length === 0 && (
                   <Menu label="Columns" class="columns">
                     {() => (

@@ -281,12 +281,18 @@ fn evaluate_one(
                 list
             }
         };
-        let scope = if tag_set.is_empty() {
-            base_scope.clone()
-        } else if base_scope == "*" {
-            tag_set.join(",")
+        // The scope's own filters, then the group's tags it does not already name.
+        let mut parts: Vec<&str> = if base_scope == "*" {
+            Vec::new()
         } else {
-            format!("{base_scope},{}", tag_set.join(","))
+            vec![base_scope.as_str()]
+        };
+        let named: Vec<&str> = base_scope.split(',').collect();
+        parts.extend(tag_set.iter().map(String::as_str).filter(|t| !named.contains(t)));
+        let scope = if parts.is_empty() {
+            "*".to_string()
+        } else {
+            parts.join(",")
         };
         let mut expression = format!("{}:{}{{{scope}}}", query.aggregator, query.metric);
         for f in &query.functions {
