@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use dogwatch_agent::dogstatsd::aggregate::{Aggregator, AggregatorSettings, HistogramAggregate};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
+
 // The allocator the dogwatch binary uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -49,15 +53,6 @@ fn datagrams(max_bytes: usize) -> Vec<Vec<u8>> {
     }
     out.push(current);
     out
-}
-
-/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`), so the figure is
-/// per core even when other processes compete for the machine.
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn run(name: &str, datagrams: &[Vec<u8>], seconds: u64) {

@@ -13,6 +13,10 @@ use dogwatch_agent::apm::pipeline::{PipelineSettings, TracerFlags, TracerInfo, p
 use dogwatch_agent::apm::sampler::Sampler;
 use dogwatch_agent::apm::stats::Concentrator;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu_ns;
+
 // The allocator the dogwatch binary uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -88,15 +92,6 @@ fn body(traces: u64, seed: u64) -> Vec<u8> {
         all.push(spans);
     }
     rmp_serde::to_vec_named(&all).unwrap()
-}
-
-/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`), so the figure is
-/// per core even when other processes compete for the machine.
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn main() {

@@ -89,7 +89,8 @@ impl Params {
         Ok(value)
     }
 
-    fn list(&self, name: &str) -> Option<Vec<String>> {
+    /// A comma-separated parameter's non-empty, trimmed items.
+    pub(crate) fn list(&self, name: &str) -> Option<Vec<String>> {
         self.text(name).map(|t| {
             t.split(',')
                 .map(str::trim)

@@ -250,16 +250,7 @@ async fn events(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
     let start = time_s(&params, "start", None)?;
     let end = time_s(&params, "end", None)?;
     let limit = params.number("limit", 100usize, Some(1000))?;
-    let filters: Vec<String> = params
-        .text("tags")
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let filters: Vec<String> = params.list("tags").unwrap_or_default();
     let priority = params.text("priority").filter(|p| !p.is_empty()).map(str::to_string);
     if let Some(p) = &priority
         && p != "normal"
@@ -271,16 +262,7 @@ async fn events(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
         start,
         end,
         priority,
-        sources: params
-            .text("sources")
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        sources: params.list("sources").unwrap_or_default(),
         text: params
             .text("q")
             .map(str::trim)
@@ -333,16 +315,7 @@ async fn service_checks(State(state): State<Arc<AppState>>, RawQuery(raw): RawQu
         .text("q")
         .map(|q| q.trim().to_lowercase())
         .filter(|q| !q.is_empty());
-    let filters: Vec<String> = params
-        .text("tags")
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let filters: Vec<String> = params.list("tags").unwrap_or_default();
     let since = now_ms() / 1000 - window;
     let mut found = read_store(&state, "service checks", move |s| s.check_summaries(since)).await?;
     found.retain(|c| {
