@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check the project has, in the order CI runs them: formatting, lints, then all tests
 # (Rust, the web UI's unit tests, its browser tests against a real `dogwatch up`, and Datadog's
-# own tracers against it).
+# own tracers and DogStatsD clients against it).
 # Whatever a test needs is installed here first, so it runs on a fresh machine as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +37,13 @@ cargo build --locked -p dogwatch
 (cd web && node e2e/run.mjs) 2>&1 | tee -a "$log" || status=$?
 echo "== real tracers (ddtrace-run, dd-trace, ddapm-test-agent as the oracle) against target/debug/dogwatch"
 target/tracer-env/bin/python tests/tracers/run.py 2>&1 | tee -a "$log" || status=$?
+echo "== real DogStatsD clients (datadog's DogStatsd, hot-shots) against target/debug/dogwatch"
+target/tracer-env/bin/python tests/statsd/run.py 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run, summed over every test binary and suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^ +Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($i == "passed") p += $(i-1); if ($i == "failed") f += $(i-1) } }
      /^e2e: [0-9]+ passed/ { p += $2; f += $4 }
      /^tracers: [0-9]+ passed/ { p += $2; f += $4 }
+     /^statsd: [0-9]+ passed/ { p += $2; f += $4 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

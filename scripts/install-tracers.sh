@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the real-client APM tests (tests/tracers/run.py) need: a Python virtualenv at
-# target/tracer-env with the pinned ddtrace, Flask, requests and ddapm-test-agent of
-# tests/tracers/requirements.txt, and the pinned dd-trace of tests/tracers/node/package-lock.json.
-# Each is (re)installed only when its pin file changed since the last install, so a second run
+# Installs what the real-client tests need: for the APM tests (tests/tracers/run.py) and the
+# DogStatsD tests (tests/statsd/run.py), one Python virtualenv at target/tracer-env with the pinned
+# ddtrace, Flask, requests and ddapm-test-agent of tests/tracers/requirements.txt and the pinned
+# datadog client of tests/statsd/requirements.txt; and the pinned dd-trace of
+# tests/tracers/node/package-lock.json and hot-shots of tests/statsd/node/package-lock.json.
+# Each is (re)installed only when its pin files changed since the last install, so a second run
 # returns at once. Needs python3 with its venv module, and Node.js 18+ with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tracers=tests/tracers
 env_dir=target/tracer-env
+statsd=tests/statsd
 requirements=$tracers/requirements.txt
+statsd_requirements=$statsd/requirements.txt
 stamp=$env_dir/.requirements-installed
 
-# --- Python: ddtrace, Flask, requests, ddapm-test-agent -----------------------------------------
+# --- Python: ddtrace, Flask, requests, ddapm-test-agent; datadog (DogStatsd) ---------------------
 if ! command -v python3 >/dev/null 2>&1; then
     echo "The tracer tests need Python 3 (3.9 or newer) with its venv module, and python3 is not installed." >&2
     echo "Install it (Debian/Ubuntu: apt-get install python3 python3-venv) and run this again." >&2
@@ -38,19 +42,20 @@ if [ ! -x "$env_dir/bin/python" ]; then
     python3 -m venv "$env_dir"
     rm -f "$stamp"
 fi
-if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ]; then
-    echo "== pip install -r $requirements (into $env_dir)"
-    if ! "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"; then
-        echo "pip could not install $requirements into $env_dir (see above); PyPI must be reachable." >&2
+if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ] || [ "$statsd_requirements" -nt "$stamp" ]; then
+    echo "== pip install -r $requirements -r $statsd_requirements (into $env_dir)"
+    if ! "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        -r "$requirements" -r "$statsd_requirements"; then
+        echo "pip could not install $requirements and $statsd_requirements into $env_dir (see above); PyPI must be reachable." >&2
         exit 1
     fi
     touch "$stamp"
 fi
 
-# --- Node: dd-trace ------------------------------------------------------------------------------
+# --- Node: dd-trace, hot-shots -------------------------------------------------------------------
 need_node="18"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "The tracer tests need Node.js $need_node or newer and npm (for dd-trace), and they are not installed." >&2
+    echo "The tracer tests need Node.js $need_node or newer and npm (for dd-trace and hot-shots), and they are not installed." >&2
     echo "Install them (Debian/Ubuntu: apt-get install nodejs npm; or https://nodejs.org) and run this again." >&2
     exit 1
 fi
@@ -60,8 +65,15 @@ if [ "${have_node%%.*}" -lt "$need_node" ]; then
     echo "Install a newer Node.js (https://nodejs.org) and run this again." >&2
     exit 1
 fi
-# npm ci only when the lock file is newer than the last install.
-if [ ! -f $tracers/node/node_modules/.package-lock.json ] || [ $tracers/node/package-lock.json -nt $tracers/node/node_modules/.package-lock.json ]; then
-    echo "== npm ci ($tracers/node)"
-    (cd $tracers/node && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# npm ci only when the lock file is newer than the last install. hot-shots' one optional
+# dependency (unix-dgram, a native module for Unix sockets) is left out: the tests use UDP.
+npm_ci() {
+    local dir=$1
+    shift
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "== npm ci $* ($dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error "$@")
+    fi
+}
+npm_ci $tracers/node
+npm_ci $statsd/node --omit=optional

@@ -29,24 +29,20 @@ the services list may take, default 45: APM stats are bucketed in 10 s windows).
 """
 
 import argparse
-import atexit
 import json
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
-import urllib.error
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from dogwatch_up import (  # noqa: E402  (tests/common: what the real-client runners share)
+    CANNOT_RUN, REPO, RESULTS, Child, Dogwatch, Failure, any_failed, check, clean_env, finish, free_port, get_json,
+    http, log, run_phase, run_test, set_verbose, stop_all, until, wait_listening)
+
 ENV_BIN = os.path.dirname(os.path.abspath(sys.executable))
 
 ENV_NAME = "tracer-test"
@@ -59,155 +55,6 @@ MASK64 = (1 << 64) - 1
 
 TRACE_WAIT_S = float(os.environ.get("TRACER_TRACE_WAIT_S", "20"))
 STATS_WAIT_S = float(os.environ.get("TRACER_STATS_WAIT_S", "45"))
-VERBOSE = False
-
-
-def log(msg):
-    if VERBOSE:
-        print("  [%6.1fs] %s" % (time.monotonic() - T0, msg), flush=True)
-
-
-T0 = time.monotonic()
-
-# ---------------------------------------------------------------------------------------------
-# Child processes: each in its own process group, killed (TERM, then KILL) at the end.
-# ---------------------------------------------------------------------------------------------
-
-CHILDREN = []
-
-
-class Child:
-    def __init__(self, name, argv, env, cwd, logdir):
-        self.name = name
-        self.log_path = os.path.join(logdir, name + ".log")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        CHILDREN.append(self)
-        log("started %s (pid %d): %s" % (name, self.proc.pid, " ".join(argv)))
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def output(self, tail=40):
-        try:
-            with open(self.log_path, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-            return "\n".join(lines[-tail:])
-        except OSError:
-            return ""
-
-    def stop(self, grace=5.0):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        # The group may hold more than the leader (anything an app forked); kill what is left.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        self._log.close()
-        if self in CHILDREN:
-            CHILDREN.remove(self)
-
-
-def stop_all():
-    for c in list(reversed(CHILDREN)):
-        c.stop()
-
-
-atexit.register(stop_all)
-
-
-def _on_signal(signum, _frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _on_signal)
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def http(method, url, timeout=10.0, body=None):
-    """One HTTP request; returns (status, headers, text). Never raises for an HTTP status."""
-    req = urllib.request.Request(url, method=method, data=body)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
-
-
-def get_json(url, timeout=10.0):
-    status, _, text = http("GET", url, timeout)
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
-
-def until(what, fn, timeout, every=0.25):
-    """Polls fn until it returns something truthy, at most `timeout` s; raises Failure after."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            v = fn()
-            if v:
-                return v
-        except Failure as e:
-            last = str(e)
-        except (OSError, ValueError) as e:
-            last = "%s: %s" % (type(e).__name__, e)
-        if time.monotonic() >= deadline:
-            raise Failure("timed out after %.0f s waiting for %s%s" % (timeout, what, (": " + last) if last else ""))
-        time.sleep(every)
-
-
-def wait_listening(port, child, timeout=30.0):
-    def ok():
-        if not child.alive():
-            raise Failure("%s exited (%s):\n%s" % (child.name, child.proc.returncode, child.output()))
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    until("%s to listen on 127.0.0.1:%d" % (child.name, port), ok, timeout, every=0.1)
-
-
-def clean_env(**extra):
-    """The runner's environment without any DD_*/OTEL_* setting of the user's, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_", "_DD_"))}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,54 +436,9 @@ def run_reference(logdir):
 # ---------------------------------------------------------------------------------------------
 
 
-class Dogwatch:
-    def __init__(self, binary, logdir):
-        check(os.path.exists(binary), "no dogwatch binary at %s: build it (cargo build -p dogwatch) or pass --dogwatch / set DOGWATCH_BIN" % binary)
-        self.port = free_port()
-        self.receiver_port = free_port()
-        self.data_dir = tempfile.mkdtemp(prefix="dogwatch-tracers-")
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.child = Child("dogwatch", [binary, "up", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir], clean_env(
-            DD_API_KEY="tracer-tests-key-0123456789abcdef", DD_CMD_PORT=free_port(), DD_HOSTNAME="tracer-test-host",
-            DD_APM_RECEIVER_PORT=self.receiver_port, DD_DOGSTATSD_PORT=free_port(), DD_TAGS="team:apm,role:tracer-test"),
-            REPO, logdir)
-
-        try:
-            self._wait_ready()
-        except BaseException as e:
-            out = self.child.output(30)
-            self.stop()
-            if isinstance(e, Failure):
-                raise Failure("%s\n    dogwatch up's log (last lines):\n%s" % (e, out))
-            raise
-
-    def _wait_ready(self):
-        def up():
-            if not self.child.alive():
-                raise Failure("dogwatch up exited (%s)" % self.child.proc.returncode)
-            return http("GET", self.base + "/api/ui/hosts", timeout=2)[0] == 200
-        until("dogwatch up to answer on %s" % self.base, up, 30)
-
-        def receiver():
-            if not self.child.alive():
-                raise Failure("dogwatch up exited (%s)" % self.child.proc.returncode)
-            status, _, text = http("GET", "http://127.0.0.1:%d/info" % self.receiver_port, timeout=2)
-            check(status == 200, "GET /info on the trace receiver answered %d: %s" % (status, text[:200]))
-            return True
-        until("the trace receiver on 127.0.0.1:%d (DD_APM_RECEIVER_PORT) to answer /info" % self.receiver_port, receiver, 20)
-
-    def api(self, path, **params):
-        url = self.base + path + (("?" + urllib.parse.urlencode(params)) if params else "")
-        status, data = get_json(url)
-        return url, status, data
-
-    def stop(self):
-        self.child.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
 def run_dogwatch(binary, logdir, reference):
-    dw = Dogwatch(binary, logdir)
+    dw = Dogwatch(binary, logdir, hostname="tracer-test-host", tags="team:apm,role:tracer-test", wait_receiver=True,
+                  data_prefix="dogwatch-tracers-")
     apps = None
     try:
         apps = Apps("dogwatch", dw.receiver_port, logdir)
@@ -854,28 +656,6 @@ def check_same(steps, reference, other, other_name, other_is_reference=False):
 # ---------------------------------------------------------------------------------------------
 # The tests
 # ---------------------------------------------------------------------------------------------
-
-RESULTS = []
-# When set, every test run_test is given fails at once with this reason (its phase did not run).
-CANNOT_RUN = [None]
-
-
-def run_test(name, fn, *args):
-    t = time.monotonic()
-    if CANNOT_RUN[0]:
-        RESULTS.append((name, False))
-        print("FAIL %s: %s" % (name, CANNOT_RUN[0]), flush=True)
-        return
-    try:
-        fn(*args)
-        RESULTS.append((name, True))
-        print("PASS %s (%.1f s)" % (name, time.monotonic() - t), flush=True)
-    except Failure as e:
-        RESULTS.append((name, False))
-        print("FAIL %s: %s" % (name, e), flush=True)
-    except Exception:  # a bug in the test, or an unexpected answer shape: still one FAIL line
-        RESULTS.append((name, False))
-        print("FAIL %s: unexpected %s" % (name, traceback.format_exc().strip().replace("\n", "\n      ")), flush=True)
 
 
 def structural_tests(prefix, traces, agent_normalized):
@@ -1103,7 +883,6 @@ def dogwatch_tests(run, reference):
 
 
 def main():
-    global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dogwatch", default=os.environ.get("DOGWATCH_BIN", os.path.join(REPO, "target", "debug", "dogwatch")),
                     help="the dogwatch binary (default $DOGWATCH_BIN, else target/debug/dogwatch)")
@@ -1114,7 +893,7 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="log progress")
     ap.add_argument("--keep-logs", action="store_true", help="keep the children's logs even when everything passed")
     args = ap.parse_args()
-    VERBOSE = args.verbose
+    set_verbose(args.verbose)
     missing = [tool for tool in ("ddtrace-run", "ddapm-test-agent") if not os.path.exists(os.path.join(ENV_BIN, tool))]
     if missing:
         print("FAIL setup: no %s next to %s: run scripts/install-tracers.sh, then this with target/tracer-env/bin/python" % (
@@ -1124,17 +903,8 @@ def main():
     logdir = tempfile.mkdtemp(prefix="dogwatch-tracer-logs-")
     started = time.monotonic()
     try:
-        reference = None
-        try:
-            reference = run_reference(logdir)
-            RESULTS.append(("reference run (ddapm-test-agent)", True))
-            print("PASS reference run: ddapm-test-agent received every request's trace (%.1f s)" % (time.monotonic() - started), flush=True)
-        except Failure as e:
-            RESULTS.append(("reference run", False))
-            print("FAIL reference run: ddapm-test-agent: %s" % e, flush=True)
-        except Exception:
-            RESULTS.append(("reference run", False))
-            print("FAIL reference run: unexpected %s" % traceback.format_exc().strip(), flush=True)
+        _, reference = run_phase("reference run", lambda: run_reference(logdir),
+                                 "reference run: ddapm-test-agent received every request's trace")
         if reference:
             structural_tests("reference: ", reference["traces"], agent_normalized=False)
         if reference and args.self_check:
@@ -1143,27 +913,16 @@ def main():
             run_test("oracle self-check: two ddapm-test-agent runs compare equal", self_check)
 
         if not args.oracle_only:
-            run = None
-            t = time.monotonic()
-            try:
-                run = run_dogwatch(os.path.abspath(args.dogwatch), logdir, reference)
-                RESULTS.append(("dogwatch run", True))
-                print("PASS dogwatch run: dogwatch up started, the apps sent to its receiver (%.1f s)" % (time.monotonic() - t), flush=True)
-            except Failure as e:
-                RESULTS.append(("dogwatch run", False))
-                print("FAIL dogwatch run: %s" % e, flush=True)
-                CANNOT_RUN[0] = "not run: the dogwatch run did not start (see above)"
-            except Exception:
-                RESULTS.append(("dogwatch run", False))
-                print("FAIL dogwatch run: unexpected %s" % traceback.format_exc().strip(), flush=True)
-                CANNOT_RUN[0] = "not run: the dogwatch run did not start (see above)"
+            _, run = run_phase("dogwatch run", lambda: run_dogwatch(os.path.abspath(args.dogwatch), logdir, reference),
+                               "dogwatch run: dogwatch up started, the apps sent to its receiver",
+                               blocks="not run: the dogwatch run did not start (see above)")
             try:
                 dogwatch_tests(run, reference)
             finally:
                 CANNOT_RUN[0] = None
                 if run:
                     run["apps"].stop()
-                    if any(not ok for _, ok in RESULTS):
+                    if any_failed():
                         print("dogwatch up's log (last lines):\n" + run["dw"].child.output(30), flush=True)
                     run["dw"].stop()
     except KeyboardInterrupt:
@@ -1171,15 +930,7 @@ def main():
         print("FAIL interrupted", flush=True)
     finally:
         stop_all()
-    failed = sum(1 for _, ok in RESULTS if not ok)
-    passed = len(RESULTS) - failed
-    if failed or args.keep_logs:
-        print("children's logs: %s" % logdir)
-    else:
-        shutil.rmtree(logdir, ignore_errors=True)
-    print("run took %.1f s" % (time.monotonic() - started))
-    print("tracers: %d passed, %d failed" % (passed, failed), flush=True)
-    return 1 if failed else 0
+    return finish("tracers", started, logdir, args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,9 @@ pub struct AgentConfig {
     /// The largest datagram read, in bytes (`DD_DOGSTATSD_BUFFER_SIZE`). Defaults to 8192.
     pub dogstatsd_buffer_size: u64,
     /// The socket receive buffer in bytes (`DD_DOGSTATSD_SO_RCVBUF`); 0 keeps the OS
-    /// default. Defaults to 0.
+    /// default (Datadog's default). Defaults to 4194304 (4 MiB): the OS default of about
+    /// 208 KiB holds 2.5 ms of datagrams at 100k/s, and drops bursts on a busy machine. The
+    /// kernel caps it at `net.core.rmem_max` for processes without CAP_NET_ADMIN.
     pub dogstatsd_so_rcvbuf: u64,
     /// Seconds a counter keeps reporting 0 after its last sample
     /// (`DD_DOGSTATSD_EXPIRY_SECONDS`). Defaults to 300.
@@ -151,7 +153,7 @@ impl Default for AgentConfig {
             dogstatsd_non_local_traffic: false,
             dogstatsd_socket: String::new(),
             dogstatsd_buffer_size: 8192,
-            dogstatsd_so_rcvbuf: 0,
+            dogstatsd_so_rcvbuf: 4 * 1024 * 1024,
             dogstatsd_expiry_seconds: 300,
             dogstatsd_tags: Vec::new(),
             dogstatsd_flush_interval_ms: 15_000,

@@ -146,11 +146,13 @@ pub fn spawn_reader(
 }
 
 /// Sets the read timeout that lets a reader notice `stop`, and the receive buffer size when
-/// configured (`dogstatsd_so_rcvbuf`; the kernel may cap it at `net.core.rmem_max`).
-pub fn prepare<S: AsFd>(socket: &S, so_rcvbuf: usize) -> std::io::Result<()> {
-    rustix::net::sockopt::set_socket_timeout(socket, rustix::net::sockopt::Timeout::Recv, Some(STOP_POLL))?;
-    if so_rcvbuf > 0 {
-        rustix::net::sockopt::set_socket_recv_buffer_size(socket, so_rcvbuf)?;
+/// configured (`dogstatsd_so_rcvbuf`: forced past `net.core.rmem_max` when the process may,
+/// else capped by the kernel). Returns the receive buffer size in effect.
+pub fn prepare<S: AsFd>(socket: &S, so_rcvbuf: usize) -> std::io::Result<usize> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_timeout(socket, sockopt::Timeout::Recv, Some(STOP_POLL))?;
+    if so_rcvbuf > 0 && sockopt::set_socket_recv_buffer_size_force(socket, so_rcvbuf).is_err() {
+        sockopt::set_socket_recv_buffer_size(socket, so_rcvbuf)?;
     }
-    Ok(())
+    Ok(sockopt::socket_recv_buffer_size(socket)?)
 }

@@ -124,6 +124,9 @@ pub struct Shared {
     pub uds: SocketCounts,
     /// The bound UDP address.
     pub udp_addr: Option<SocketAddr>,
+    /// The UDP socket's receive buffer size in effect (the kernel reports twice what was
+    /// asked, its own bookkeeping included).
+    pub udp_rcvbuf: Option<usize>,
     /// When DogStatsD started.
     pub started: Instant,
 }
@@ -153,9 +156,9 @@ impl DogStatsd {
         let udp = match settings.udp {
             Some(addr) => {
                 let socket = UdpSocket::bind(addr).map_err(|source| DogStatsdError::BindUdp { addr, source })?;
-                listener::prepare(&socket, settings.so_rcvbuf)
+                let rcvbuf = listener::prepare(&socket, settings.so_rcvbuf)
                     .map_err(|source| DogStatsdError::BindUdp { addr, source })?;
-                Some(socket)
+                Some((socket, rcvbuf))
             }
             None => None,
         };
@@ -178,7 +181,8 @@ impl DogStatsd {
             aggregator: Mutex::new(Aggregator::new(settings.aggregator.clone())),
             udp: SocketCounts::default(),
             uds: SocketCounts::default(),
-            udp_addr: udp.as_ref().and_then(|s| s.local_addr().ok()),
+            udp_addr: udp.as_ref().and_then(|(s, _)| s.local_addr().ok()),
+            udp_rcvbuf: udp.as_ref().map(|(_, size)| *size),
             started: Instant::now(),
             settings,
         });
@@ -186,7 +190,7 @@ impl DogStatsd {
         let (to_aggregator, aggregator_thread) =
             listener::spawn_aggregator(shared.clone()).map_err(DogStatsdError::Thread)?;
         let mut readers = Vec::new();
-        if let Some(socket) = udp {
+        if let Some((socket, _)) = udp {
             readers.push(
                 listener::spawn_reader(
                     "dogstatsd-udp",

@@ -58,6 +58,9 @@ impl StatusProvider for DogStatsdStatus {
                 .line("Service Check Packets", counts.service_check_packets)
                 .line("Service Check Parse Errors", counts.service_check_parse_errors);
             counters = socket(&shared.udp, "Udp", counters);
+            if let Some(size) = shared.udp_rcvbuf {
+                counters = counters.line("Udp Receive Buffer", human_bytes(size as u64));
+            }
             counters = socket(&shared.uds, "Uds", counters);
             if let Some(error) = &counts.last_parse_error {
                 counters = counters.line("Last Parse Error", error);
