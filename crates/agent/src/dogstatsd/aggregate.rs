@@ -141,6 +141,18 @@ struct Context {
     last_counted: i64,
 }
 
+impl Context {
+    /// The context's host, else `default` (the agent's hostname).
+    fn host_or(&self, default: &str) -> String {
+        host_or(&self.host, default)
+    }
+}
+
+/// `host`, else `default` when it is empty.
+fn host_or(host: &str, default: &str) -> String {
+    if host.is_empty() { default } else { host }.to_string()
+}
+
 enum Accumulator {
     Count(f64),
     Gauge(f64),
@@ -425,7 +437,7 @@ impl Aggregator {
             points,
             kind: if count { MetricKind::Count } else { MetricKind::Gauge },
             interval: None,
-            host: Some(self.host_or_default(host)),
+            host: Some(host_or(host, &self.settings.hostname)),
             tags: self.with_extra_tags(tags),
         };
         if self.pending.series.len() < MAX_PENDING {
@@ -493,15 +505,7 @@ impl Aggregator {
                 None => {}
             }
         }
-        (self.host_or_default(host), self.with_extra_tags(tags))
-    }
-
-    fn host_or_default(&self, host: &str) -> String {
-        if host.is_empty() {
-            self.settings.hostname.clone()
-        } else {
-            host.to_string()
-        }
+        (host_or(host, &self.settings.hostname), self.with_extra_tags(tags))
     }
 
     fn with_extra_tags(&self, mut tags: Vec<String>) -> Vec<String> {
@@ -561,9 +565,9 @@ impl Aggregator {
             let Some(context) = self.contexts.get(&key) else {
                 continue;
             };
+            let host = context.host_or(&self.settings.hostname);
             let mut series = |suffix: &str, kind: MetricKind, value: f64| {
-                out.series
-                    .push(series_of(context, suffix, kind, ts, value, &self.settings.hostname));
+                out.series.push(series_of(context, &host, suffix, kind, ts, value));
             };
             match accumulator {
                 Accumulator::Count(sum) => series("", MetricKind::Rate, sum / interval as f64),
@@ -576,7 +580,7 @@ impl Aggregator {
                 }
                 Accumulator::Distribution(d) => out.sketches.push(Sketch {
                     metric: context.name.to_string(),
-                    host: self.settings_host(context),
+                    host: host.clone(),
                     tags: context.tags.iter().map(|t| t.to_string()).collect(),
                     dogsketches: vec![d.into_dogsketch(ts)],
                 }),
@@ -594,23 +598,10 @@ impl Aggregator {
                 && context.last_counted < ts
                 && ts - context.last_counted <= self.settings.expiry_seconds
             {
-                out.series.push(series_of(
-                    context,
-                    "",
-                    MetricKind::Rate,
-                    ts,
-                    0.0,
-                    &self.settings.hostname,
-                ));
+                let host = context.host_or(&self.settings.hostname);
+                out.series
+                    .push(series_of(context, &host, "", MetricKind::Rate, ts, 0.0));
             }
-        }
-    }
-
-    fn settings_host(&self, context: &Context) -> String {
-        if context.host.is_empty() {
-            self.settings.hostname.clone()
-        } else {
-            context.host.to_string()
         }
     }
 
@@ -627,17 +618,13 @@ impl Aggregator {
     }
 }
 
-fn series_of(context: &Context, suffix: &str, kind: MetricKind, ts: i64, value: f64, hostname: &str) -> Series {
+fn series_of(context: &Context, host: &str, suffix: &str, kind: MetricKind, ts: i64, value: f64) -> Series {
     Series {
         metric: format!("{}{suffix}", context.name),
         points: vec![(ts as f64, value)],
         kind,
         interval: (kind != MetricKind::Gauge).then_some(BUCKET_SECONDS as u64),
-        host: Some(if context.host.is_empty() {
-            hostname.to_string()
-        } else {
-            context.host.to_string()
-        }),
+        host: Some(host.to_string()),
         tags: context.tags.iter().map(|t| t.to_string()).collect(),
     }
 }

@@ -93,12 +93,12 @@ impl MergedSketch {
 }
 
 /// The lower bound of bin `index` under a logarithmic mapping.
-fn value_of((gamma, offset): (f64, f64), index: i32) -> f64 {
+pub(crate) fn value_of((gamma, offset): (f64, f64), index: i32) -> f64 {
     ((f64::from(index) - offset) * gamma.ln()).exp()
 }
 
 /// The bin of `value` under a logarithmic mapping.
-fn index_of((gamma, offset): (f64, f64), value: f64) -> i32 {
+pub(crate) fn index_of((gamma, offset): (f64, f64), value: f64) -> i32 {
     (value.ln() / gamma.ln() + offset).floor() as i32
 }
 

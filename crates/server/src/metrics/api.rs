@@ -233,7 +233,8 @@ fn has_tags(tags: &[String], filters: &[String]) -> bool {
         .all(|f| tags.iter().any(|t| dogwatch_search::wildcard_match(f, t, false)))
 }
 
-fn event_json(e: &StoredEvent) -> Value {
+/// An event as the event routes answer it: with its `url`, and `null` for absent fields.
+pub(super) fn event_json(e: &StoredEvent) -> Value {
     let mut v = serde_json::to_value(e).unwrap_or_default();
     v["url"] = json!(format!("/events?id={}", e.id));
     for key in ["host", "aggregation_key", "source_type_name"] {

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 
 use dogwatch_model::Dogsketch;
+
+use crate::apm::sketch::value_of;
 use prost::Message;
 
 /// libdd-ddsketch's default mapping: γ = (1 + 1/129) / (1 − 1/129), and the index offset that
@@ -114,9 +116,8 @@ fn value_of_key(key: i32) -> f64 {
     if key == 0 {
         return 0.0;
     }
-    let (gamma, offset) = mapping();
-    let lower = ((f64::from(key.unsigned_abs() as i32) - offset) * gamma.ln()).exp();
-    let value = lower * (1.0 + gamma) / 2.0;
+    let mapping = mapping();
+    let value = value_of(mapping, key.saturating_abs()) * (1.0 + mapping.0) / 2.0;
     if key < 0 { -value } else { value }
 }
 
@@ -126,14 +127,14 @@ mod tests {
 
     /// A sketch of `values` built the way the agent builds it (libdd-ddsketch bins).
     fn sketch(values: impl IntoIterator<Item = f64>) -> Dogsketch {
-        let (gamma, offset) = mapping();
+        let mapping = mapping();
         let mut bins = BTreeMap::<i32, u32>::new();
         let (mut cnt, mut sum, mut min, mut max) = (0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
         for v in values {
             let key = if v.abs() < 1e-9 {
                 0
             } else {
-                (v.abs().ln() / gamma.ln() + offset).floor() as i32
+                crate::apm::sketch::index_of(mapping, v.abs())
             };
             *bins.entry(if v < 0.0 { -key } else { key }).or_default() += 1;
             cnt += 1;

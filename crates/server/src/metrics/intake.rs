@@ -70,14 +70,11 @@ pub async fn events(
     }
     let mut event: Event = parse(&body, "event")?;
     check_event(&mut event).map_err(ApiError::bad_request)?;
-    let store = state.store.clone();
-    let stored = tokio::task::spawn_blocking(move || store.add_event(&event, now_ms()))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))?
+    let stored = crate::api::on_store(&state, move |store| store.add_event(&event, now_ms()))
+        .await?
         .map_err(|e| ApiError::internal(format!("could not store the event: {e}")))?;
-    let mut answer = serde_json::to_value(&stored).unwrap_or_default();
-    answer["url"] = json!(format!("/events?id={}", stored.id));
-    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ok", "event": answer }))))
+    let event = super::api::event_json(&stored);
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ok", "event": event }))))
 }
 
 fn check_event(event: &mut Event) -> Result<(), String> {

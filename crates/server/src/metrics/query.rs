@@ -4,7 +4,7 @@
 //! space aggregator. Distributions instead merge their sketches per group and bucket and read
 //! a percentile or a summary statistic off the merged sketch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use dogwatch_search::{Aggregator, FillMode, Function, MetricQuery, ParseError, RollupMethod};
 use dogwatch_store::{MetricContext, Store, StoreError, StoredKind};
@@ -183,29 +183,19 @@ fn evaluate_one(
         .map(|(_, tags)| group_of(tags, &query.group_by))
         .collect();
     let ids: Vec<i64> = contexts.iter().map(|(c, _)| c.id).collect();
-    let position = |id: i64| ids.iter().position(|i| *i == id);
+    let positions: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let position = |id: i64| positions.get(&id).copied();
 
     if distribution {
-        let mut merged: BTreeMap<(usize, i64), MergedDistribution> = BTreeMap::new();
-        let mut group_ids: BTreeMap<&Vec<String>, usize> = BTreeMap::new();
-        for g in &group_index {
-            let n = group_ids.len();
-            group_ids.entry(g).or_insert(n);
-        }
+        let mut merged: BTreeMap<(&Vec<String>, i64), MergedDistribution> = BTreeMap::new();
         for point in store.metric_sketches(&ids, from, to)? {
             let Some(i) = position(point.context) else { continue };
-            let g = group_ids[&group_index[i]];
             merged
-                .entry((g, bucket(point.ts)))
+                .entry((&group_index[i], bucket(point.ts)))
                 .or_default()
                 .add_encoded(&point.sketch);
         }
-        let names: Vec<&Vec<String>> = {
-            let mut v: Vec<(&Vec<String>, usize)> = group_ids.iter().map(|(k, v)| (*k, *v)).collect();
-            v.sort_by_key(|(_, i)| *i);
-            v.into_iter().map(|(k, _)| k).collect()
-        };
-        for ((g, ts), sketch) in merged {
+        for ((group, ts), sketch) in merged {
             let value = match query.aggregator {
                 Aggregator::Percentile(q) => sketch.quantile(q),
                 Aggregator::Avg => sketch.stat(Stat::Avg),
@@ -215,7 +205,7 @@ fn evaluate_one(
                 Aggregator::Count => sketch.stat(Stat::Count),
             };
             if let Some(value) = value {
-                groups.entry(names[g].clone()).or_default().insert(ts, value);
+                groups.entry(group.clone()).or_default().insert(ts, value);
             }
         }
     } else {
