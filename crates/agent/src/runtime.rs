@@ -13,9 +13,10 @@ use tokio::task::JoinHandle;
 
 use crate::apm::TraceAgent;
 use crate::apm::status::ApmStatus;
-use crate::checks::runner::{CheckRunner, CollectorStatus};
-use crate::checks::{self, CheckContext};
+use crate::checks::runner::{CheckRunner, CollectorStatus, RunnerSettings};
+use crate::checks::{self, confd};
 use crate::config::{Environment, LoadedConfig};
+use crate::dogstatsd::aggregate::HistogramAggregate;
 use crate::dogstatsd::status::DogStatsdStatus;
 use crate::dogstatsd::{DogStatsd, DogStatsdSettings};
 use crate::forwarder::{ApiKeyStatus, Forwarder, ForwarderError, ForwarderHandle, ForwarderSettings};
@@ -100,16 +101,9 @@ impl RunningAgent {
         let forwarder = Forwarder::new(ForwarderSettings::from_config(config, &options.run_path))?;
         let handle = forwarder.handle();
 
-        let ctx = CheckContext::new(
-            options.identity.hostname.clone(),
-            options.identity.host_tags.clone(),
-            &options.env,
-        );
-        let check_list = checks::scheduled_checks(&options.env);
         let runner = CheckRunner::new(
-            check_list,
-            ctx,
-            Duration::from_secs(config.check_interval),
+            check_plan(&options.loaded, &options.env),
+            runner_settings(config, &options.identity),
             handle.clone(),
         );
 
@@ -241,6 +235,30 @@ impl RunningAgent {
         self.local_api_stop.trigger();
         let _ = self.local_api_task.await;
         tracing::info!("The agent has stopped.");
+    }
+}
+
+/// The check instances this agent runs: conf.d plus the core checks' defaults.
+pub fn check_plan(loaded: &LoadedConfig, env: &Environment) -> checks::CheckPlan {
+    let confd = checks::confd_dir(&loaded.config.confd_path, loaded.file.as_deref())
+        .map(|dir| confd::read_confd(&dir))
+        .unwrap_or_default();
+    let host_metrics = !env.is_true("DD_DISABLE_HOST_METRICS");
+    checks::plan(&confd, &HostPaths::from_env(env), host_metrics)
+}
+
+/// What every check instance's sender adds: host, host tags, histogram settings.
+pub fn runner_settings(config: &crate::config::AgentConfig, identity: &HostIdentity) -> RunnerSettings {
+    RunnerSettings {
+        hostname: identity.hostname.clone(),
+        host_tags: identity.host_tags.clone(),
+        histogram_aggregates: config
+            .histogram_aggregates
+            .iter()
+            .filter_map(|a| HistogramAggregate::from_name(a))
+            .collect(),
+        histogram_percentiles: config.histogram_percentile_values(),
+        agent_up_interval: Duration::from_secs(config.check_interval.max(1)),
     }
 }
 

@@ -178,18 +178,20 @@ struct AgentArgs {
 enum AgentAction {
     /// Run the agent (the same as `dogwatch agent`).
     Run,
-    /// Run one check once and print what it collected, without sending anything.
-    /// `dogwatch agent check process` collects live processes twice, a second apart, and
-    /// prints what the agent would send.
+    /// Run one check once and print what it collected, without sending anything. Every
+    /// configured instance runs (conf.d, or the core check's default); a check with rates
+    /// runs twice, a second apart, as Datadog's `--check-rate`. `dogwatch agent check process`
+    /// collects live processes twice, a second apart, and prints what the agent would send.
     Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// The check to run (`uptime`, `process`); `dogwatch agent check --list` lists them.
+    /// The check to run (`cpu`, `disk`, `uptime`, `process`, …); `dogwatch agent check --list`
+    /// lists them.
     #[arg(required_unless_present = "list")]
     name: Option<String>,
-    /// List the available checks.
+    /// List every check, configured and core, with where its configuration came from.
     #[arg(long)]
     list: bool,
     /// Print JSON instead of a table.

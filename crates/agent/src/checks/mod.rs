@@ -1,49 +1,41 @@
-//! Checks: small collectors that run on a schedule and produce metrics and service checks.
+//! Checks, as Datadog's agent runs them: configurations from `confd_path` ([`confd`]), one
+//! scheduled run per instance at its `min_collection_interval` ([`runner`]), and a [`Sender`]
+//! per instance that turns gauge/count/rate/monotonic_count/histogram submissions into series
+//! ([`sender`]).
 //!
-//! A check implements [`Check`]; [`build`] makes one by name (what `dogwatch agent check
-//! <name>` and the scheduler use); [`runner::CheckRunner`] runs them every
-//! `check_interval` seconds and forwards what they produce, together with the agent's own
-//! `datadog.agent.up` service check. See docs/adding-a-check.md.
+//! The core checks ([`CORE_CHECKS`]: cpu, load, memory, disk, io, network, file_handle,
+//! uptime) run with no configuration at all, as Datadog's `conf.yaml.default` files make them;
+//! a `conf.d/<name>.d/conf.yaml` replaces the default instance, and
+//! `DD_DISABLE_HOST_METRICS=true` turns the defaults off. See docs/adding-a-check.md.
 
+pub mod confd;
+pub mod instance;
 pub mod runner;
-mod uptime;
+pub mod sender;
+pub mod system;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use dogwatch_model::{CheckRun, Series};
+use dogwatch_model::{CheckRun, Event, Series};
 use serde::Serialize;
+use serde_json::Value;
 use thiserror::Error;
 
-/// What a check knows about the host it runs on.
-#[derive(Debug, Clone)]
-pub struct CheckContext {
-    /// The agent's hostname, put on every series and service check.
-    pub hostname: String,
-    /// Host tags, added to every series and service check.
-    pub host_tags: Vec<String>,
-    /// Where /proc is (`HOST_PROC`, default `/proc`).
-    pub proc_root: PathBuf,
-}
+use crate::process::HostPaths;
+use confd::{CheckConfig, ConfdContents};
+use instance::{InstanceOptions, instance_id, parse_keys};
+pub use sender::Sender;
 
-impl CheckContext {
-    /// A context for this host, honouring `HOST_PROC`.
-    pub fn new(hostname: String, host_tags: Vec<String>, env: &crate::config::Environment) -> CheckContext {
-        let proc_root = PathBuf::from(env.get("HOST_PROC").unwrap_or("/proc"));
-        CheckContext {
-            hostname,
-            host_tags,
-            proc_root,
-        }
-    }
-}
-
-/// What one run of a check produced.
+/// What one run of a check produced, after the sender's commit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckOutput {
     /// Metric series, one point each.
     pub series: Vec<Series>,
     /// Service check runs.
     pub service_checks: Vec<CheckRun>,
+    /// Events.
+    pub events: Vec<Event>,
 }
 
 /// Why a check run failed.
@@ -65,46 +57,211 @@ pub enum CheckError {
         /// What was wrong.
         detail: String,
     },
+    /// Anything else the check reports.
+    #[error("{0}")]
+    Other(String),
 }
 
-/// A collector run on a schedule.
+/// A configured check instance, run on a schedule. It submits through the sender; the
+/// runner commits.
 pub trait Check: Send {
-    /// The check's name, as `dogwatch agent check <name>` takes it.
-    fn name(&self) -> &'static str;
-
-    /// The check's version, shown by `dogwatch status`.
-    fn version(&self) -> &'static str {
-        dogwatch_model::VERSION
-    }
-
     /// Collects once.
-    fn run(&mut self, ctx: &CheckContext) -> Result<CheckOutput, CheckError>;
+    fn run(&mut self, sender: &mut Sender) -> Result<(), CheckError>;
 }
 
-/// The names of every built-in check.
-pub const CHECK_NAMES: &[&str] = &[uptime::NAME];
-
-/// The checks that report host system metrics; Heroku's `DD_DISABLE_HOST_METRICS=true`
-/// turns them off, because a dyno's host metrics describe a shared machine.
-pub const HOST_METRIC_CHECKS: &[&str] = &[uptime::NAME];
-
-/// The checks the agent runs on its schedule: every built-in check, less the host metric
-/// checks when `DD_DISABLE_HOST_METRICS` is true.
-pub fn scheduled_checks(env: &crate::config::Environment) -> Vec<Box<dyn Check>> {
-    let host_metrics = !env.is_true("DD_DISABLE_HOST_METRICS");
-    CHECK_NAMES
-        .iter()
-        .filter(|name| host_metrics || !HOST_METRIC_CHECKS.contains(name))
-        .filter_map(|name| build(name))
-        .collect()
+/// What a check is built from: its instance, its `init_config`, and where the host's files are.
+pub struct CheckSetup<'a> {
+    /// `init_config`.
+    pub init_config: &'a Value,
+    /// The instance.
+    pub instance: &'a Value,
+    /// The instance's position in `instances`, for error messages.
+    pub index: usize,
+    /// The host's `/proc`, `/sys` and `/etc`.
+    pub paths: &'a HostPaths,
 }
 
-/// Makes the built-in check called `name`.
-pub fn build(name: &str) -> Option<Box<dyn Check>> {
-    match name {
-        uptime::NAME => Some(Box::new(uptime::Uptime)),
-        _ => None,
+impl CheckSetup<'_> {
+    /// The instance's options as `T`; an error names the key (`instances[0].tags`).
+    pub fn instance_options<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        parse_keys(self.instance, &format!("instances[{}]", self.index))
     }
+
+    /// `init_config`'s options as `T`.
+    pub fn init_options<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        parse_keys(self.init_config, "init_config")
+    }
+}
+
+/// A check the agent carries.
+pub struct CoreCheck {
+    /// Its name, as conf.d and `dogwatch agent check` call it.
+    pub name: &'static str,
+    /// Makes an instance, or says which option is wrong.
+    pub build: fn(&CheckSetup) -> Result<Box<dyn Check>, String>,
+}
+
+/// Datadog's core system checks, on by default.
+pub const CORE_CHECKS: &[CoreCheck] = &[
+    CoreCheck {
+        name: system::cpu::NAME,
+        build: system::cpu::build,
+    },
+    CoreCheck {
+        name: system::disk::NAME,
+        build: system::disk::build,
+    },
+    CoreCheck {
+        name: system::file_handle::NAME,
+        build: system::file_handle::build,
+    },
+    CoreCheck {
+        name: system::io::NAME,
+        build: system::io::build,
+    },
+    CoreCheck {
+        name: system::load::NAME,
+        build: system::load::build,
+    },
+    CoreCheck {
+        name: system::memory::NAME,
+        build: system::memory::build,
+    },
+    CoreCheck {
+        name: system::network::NAME,
+        build: system::network::build,
+    },
+    CoreCheck {
+        name: system::uptime::NAME,
+        build: system::uptime::build,
+    },
+];
+
+/// The core check called `name`.
+pub fn core_check(name: &str) -> Option<&'static CoreCheck> {
+    CORE_CHECKS.iter().find(|c| c.name == name)
+}
+
+/// One instance, built and ready to schedule.
+pub struct CheckInstance {
+    /// The check's name.
+    pub name: String,
+    /// The check's version, shown in the status header.
+    pub version: String,
+    /// `name:<hash>` or `name:<instance name>:<hash>`.
+    pub id: String,
+    /// Where its configuration came from (`file:<path>[i]`, or `default`).
+    pub source: String,
+    /// Its common options.
+    pub options: InstanceOptions,
+    /// The check itself.
+    pub check: Box<dyn Check>,
+}
+
+/// Everything the agent will run, and what it could not.
+#[derive(Default)]
+pub struct CheckPlan {
+    /// Instances to schedule.
+    pub instances: Vec<CheckInstance>,
+    /// Files or options that could not be used, by check name (status "Config Errors").
+    pub config_errors: BTreeMap<String, String>,
+    /// Checks that could not be made, by name (status "Loading Errors").
+    pub loading_errors: BTreeMap<String, String>,
+}
+
+/// Builds every instance from `confd` plus the core checks' defaults. With `host_metrics`
+/// false (`DD_DISABLE_HOST_METRICS=true`) the core checks' built-in and `.default`
+/// configurations are not used, as Heroku's buildpack renames them away.
+pub fn plan(confd: &ConfdContents, paths: &HostPaths, host_metrics: bool) -> CheckPlan {
+    let mut plan = CheckPlan {
+        config_errors: confd.errors.clone(),
+        ..CheckPlan::default()
+    };
+    let mut names: Vec<String> = CORE_CHECKS.iter().map(|c| c.name.to_string()).collect();
+    names.extend(confd.names());
+    names.sort();
+    names.dedup();
+    for name in names {
+        let core = core_check(&name);
+        let mut configs: Vec<CheckConfig> = confd.for_check(&name).into_iter().cloned().collect();
+        if core.is_some() {
+            if !host_metrics {
+                configs.retain(|c| !c.is_default_file);
+            } else if configs.is_empty() && !confd.errors.contains_key(&name) {
+                configs.push(CheckConfig::builtin(&name));
+            }
+        }
+        if configs.is_empty() {
+            continue;
+        }
+        let Some(core) = core else {
+            let known: Vec<&str> = CORE_CHECKS.iter().map(|c| c.name).collect();
+            let files: Vec<String> = configs
+                .iter()
+                .filter_map(|c| c.file.as_ref().map(|f| f.display().to_string()))
+                .collect();
+            plan.loading_errors.insert(
+                name.clone(),
+                format!(
+                    "no check called `{name}` (configured in {}): dogwatch's checks are {}; Python checks from checks.d are not supported yet",
+                    files.join(", "),
+                    known.join(", ")
+                ),
+            );
+            continue;
+        };
+        for config in &configs {
+            for (index, instance) in config.instances.iter().enumerate() {
+                let where_ = config
+                    .file
+                    .as_ref()
+                    .map_or("the default configuration".to_string(), |f| f.display().to_string());
+                let options = match InstanceOptions::read(&config.init_config, instance, index) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        append(&mut plan.config_errors, &name, format!("{where_}: {e}"));
+                        continue;
+                    }
+                };
+                let setup = CheckSetup {
+                    init_config: &config.init_config,
+                    instance,
+                    index,
+                    paths,
+                };
+                match (core.build)(&setup) {
+                    Ok(check) => plan.instances.push(CheckInstance {
+                        name: name.clone(),
+                        version: dogwatch_model::VERSION.to_string(),
+                        id: instance_id(&name, options.name.as_deref(), instance, &config.init_config),
+                        source: config.source(index),
+                        options,
+                        check,
+                    }),
+                    Err(e) => append(&mut plan.loading_errors, &name, format!("{where_}: {e}")),
+                }
+            }
+        }
+    }
+    plan
+}
+
+fn append(map: &mut BTreeMap<String, String>, name: &str, message: String) {
+    tracing::warn!(check = name, error = %message, "A check instance cannot be loaded.");
+    map.entry(name.to_string())
+        .and_modify(|m| {
+            m.push('\n');
+            m.push_str(&message);
+        })
+        .or_insert(message);
+}
+
+/// The conf.d directory: `confd_path` when set, else `conf.d` beside the config file, else none.
+pub fn confd_dir(confd_path: &str, config_file: Option<&std::path::Path>) -> Option<PathBuf> {
+    if !confd_path.is_empty() {
+        return Some(PathBuf::from(confd_path));
+    }
+    config_file.and_then(|f| f.parent()).map(|dir| dir.join("conf.d"))
 }
 
 /// The current time in Unix seconds.
@@ -117,19 +274,91 @@ pub(crate) fn unix_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Environment;
 
-    fn names(env: &[(&str, &str)]) -> Vec<&'static str> {
-        scheduled_checks(&Environment::from_pairs(env.iter().copied()))
-            .iter()
-            .map(|c| c.name())
-            .collect()
+    fn names(plan: &CheckPlan) -> Vec<&str> {
+        plan.instances.iter().map(|i| i.name.as_str()).collect()
     }
 
     #[test]
-    fn host_metric_checks_run_unless_dd_disable_host_metrics_is_true() {
-        assert_eq!(names(&[]), ["uptime"]);
-        assert_eq!(names(&[("DD_DISABLE_HOST_METRICS", "false")]), ["uptime"]);
-        assert!(names(&[("DD_DISABLE_HOST_METRICS", "true")]).is_empty());
+    fn core_checks_run_by_default_unless_host_metrics_are_disabled() {
+        let paths = HostPaths::under(std::path::Path::new("/"));
+        let plan = plan(&ConfdContents::default(), &paths, true);
+        assert_eq!(
+            names(&plan),
+            [
+                "cpu",
+                "disk",
+                "file_handle",
+                "io",
+                "load",
+                "memory",
+                "network",
+                "uptime"
+            ]
+        );
+        assert!(plan.instances.iter().all(|i| i.source == "default"));
+        assert!(
+            super::plan(&ConfdContents::default(), &paths, false)
+                .instances
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn explicit_configs_replace_defaults_and_still_run_with_host_metrics_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cpu.d")).unwrap();
+        std::fs::write(
+            dir.path().join("cpu.d/conf.yaml"),
+            "instances:\n  - name: a\n  - name: b\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("load.d")).unwrap();
+        std::fs::write(dir.path().join("load.d/conf.yaml.default"), "instances: [{}]\n").unwrap();
+        let confd = confd::read_confd(dir.path());
+        let paths = HostPaths::under(std::path::Path::new("/"));
+        let plan = plan(&confd, &paths, false);
+        assert_eq!(
+            names(&plan),
+            ["cpu", "cpu"],
+            "load's .default file is off, cpu's conf.yaml is not"
+        );
+        assert!(plan.instances[0].id.starts_with("cpu:a:"), "{}", plan.instances[0].id);
+        assert!(plan.instances[1].source.ends_with("cpu.d/conf.yaml[1]"));
+    }
+
+    #[test]
+    fn unknown_checks_and_bad_options_are_reported_and_the_rest_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in [
+            ("nosuch.d/conf.yaml", "instances: [{}]\n"),
+            ("network.d/conf.yaml", "instances:\n  - excluded_interface_re: '('\n"),
+            ("load.d/conf.yaml", "instances:\n  - tags: notalist\n"),
+        ] {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let paths = HostPaths::under(std::path::Path::new("/"));
+        let plan = plan(&confd::read_confd(dir.path()), &paths, true);
+        assert!(plan.loading_errors["nosuch"].contains("no check called `nosuch`"));
+        assert!(plan.loading_errors["network"].contains("excluded_interface_re"));
+        let load = &plan.config_errors["load"];
+        assert!(
+            load.contains("load.d/conf.yaml") && load.contains("instances[0].tags"),
+            "{load}"
+        );
+        assert!(names(&plan).contains(&"cpu"));
+        assert!(!names(&plan).contains(&"load") && !names(&plan).contains(&"network"));
+    }
+
+    #[test]
+    fn confd_defaults_to_conf_d_beside_the_config_file() {
+        assert_eq!(
+            confd_dir("", Some(std::path::Path::new("/etc/dd/datadog.yaml"))),
+            Some(PathBuf::from("/etc/dd/conf.d"))
+        );
+        assert_eq!(confd_dir("/x", None), Some(PathBuf::from("/x")));
+        assert_eq!(confd_dir("", None), None);
     }
 }

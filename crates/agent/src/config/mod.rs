@@ -79,9 +79,13 @@ pub struct AgentConfig {
     /// How payloads are compressed: `zstd` or `zlib` (`DD_SERIALIZER_COMPRESSOR_KIND`).
     /// Defaults to `zstd`.
     pub serializer_compressor_kind: CompressorKind,
-    /// Seconds between runs of the host checks and the `datadog.agent.up` service check.
-    /// Defaults to 15.
+    /// Seconds between `datadog.agent.up` service checks. Each check instance runs at its own
+    /// `min_collection_interval` (15 s unless its conf.d file says otherwise). Defaults to 15.
     pub check_interval: u64,
+    /// The directory of check configurations, `<name>.d/conf.yaml` as Datadog's
+    /// (`DD_CONFD_PATH`). Defaults to empty: `conf.d` beside the config file, or none when
+    /// there is no config file (the core checks then run with their defaults).
+    pub confd_path: String,
     /// Whether host metadata is sent (`DD_ENABLE_METADATA_COLLECTION`). Defaults to true.
     pub enable_metadata_collection: bool,
     /// The DogStatsD UDP port (`DD_DOGSTATSD_PORT`); 0 turns UDP off. Defaults to 8125.
@@ -148,6 +152,7 @@ impl Default for AgentConfig {
             forwarder_backoff_max: 64.0,
             serializer_compressor_kind: CompressorKind::Zstd,
             check_interval: 15,
+            confd_path: String::new(),
             enable_metadata_collection: true,
             dogstatsd_port: 8125,
             dogstatsd_non_local_traffic: false,

@@ -573,11 +573,13 @@ impl Aggregator {
                 Accumulator::Count(sum) => series("", MetricKind::Rate, sum / interval as f64),
                 Accumulator::Gauge(last) => series("", MetricKind::Gauge, last),
                 Accumulator::Set(members) => series("", MetricKind::Gauge, members.len() as f64),
-                Accumulator::Histogram(mut samples) => {
-                    histogram_series(&mut samples, &self.settings, |suffix, kind, value| {
-                        series(suffix, kind, value)
-                    })
-                }
+                Accumulator::Histogram(mut samples) => histogram_series(
+                    &mut samples,
+                    &self.settings.histogram_aggregates,
+                    &self.settings.histogram_percentiles,
+                    interval as f64,
+                    |suffix, kind, value| series(suffix, kind, value),
+                ),
                 Accumulator::Distribution(d) => out.sketches.push(Sketch {
                     metric: context.name.to_string(),
                     host: host.clone(),
@@ -632,9 +634,13 @@ fn series_of(context: &Context, host: &str, suffix: &str, kind: MetricKind, ts: 
 /// A histogram bucket's aggregates and percentiles, by Datadog's rules: samples sorted by value,
 /// each weighted by 1/sample rate; the median is the first value whose running weight passes
 /// (count − 1) / 2, a percentile p the first whose running weight passes p·count − 1.
-fn histogram_series(
+/// `samples` are `(value, weight)`; `.count` is a rate over `interval_secs`. The checks' sender
+/// shares it, as Datadog's check sampler shares its histogram with DogStatsD.
+pub(crate) fn histogram_series(
     samples: &mut [(f64, f64)],
-    settings: &AggregatorSettings,
+    aggregates: &[HistogramAggregate],
+    percentiles: &[f64],
+    interval_secs: f64,
     mut emit: impl FnMut(&str, MetricKind, f64),
 ) {
     if samples.is_empty() {
@@ -653,18 +659,18 @@ fn histogram_series(
         }
         samples[samples.len() - 1].0
     };
-    for aggregate in &settings.histogram_aggregates {
+    for aggregate in aggregates {
         let (kind, value) = match aggregate {
             HistogramAggregate::Max => (MetricKind::Gauge, samples[samples.len() - 1].0),
             HistogramAggregate::Min => (MetricKind::Gauge, samples[0].0),
             HistogramAggregate::Median => (MetricKind::Gauge, at_rank(((count - 1.0) / 2.0).trunc())),
             HistogramAggregate::Avg => (MetricKind::Gauge, sum / count),
             HistogramAggregate::Sum => (MetricKind::Gauge, sum),
-            HistogramAggregate::Count => (MetricKind::Rate, count / BUCKET_SECONDS as f64),
+            HistogramAggregate::Count => (MetricKind::Rate, count / interval_secs),
         };
         emit(aggregate.suffix(), kind, value);
     }
-    for p in &settings.histogram_percentiles {
+    for p in percentiles {
         let name = format!(".{}percentile", (p * 100.0 + 1e-9).floor() as u32);
         emit(&name, MetricKind::Gauge, at_rank((p * count - 1.0).trunc()));
     }

@@ -77,7 +77,17 @@ impl StatusBlock {
         self
     }
 
-    /// Adds a line of text with no value.
+    /// Adds `name: value` indented `depth` levels below the block.
+    pub fn deep_line(mut self, depth: u8, name: impl Into<String>, value: impl ToString) -> StatusBlock {
+        self.lines.push(StatusLine {
+            depth,
+            name: name.into(),
+            value: value.to_string(),
+        });
+        self
+    }
+
+    /// Adds a line of text with no value (an empty text is a blank line).
     pub fn text(mut self, text: impl Into<String>) -> StatusBlock {
         self.lines.push(StatusLine {
             depth: 0,
@@ -108,7 +118,9 @@ pub fn render_text(report: &StatusReport) -> String {
             }
             for line in &block.lines {
                 let indent = " ".repeat(base + 2 * line.depth as usize);
-                if line.value.is_empty() {
+                if line.name.is_empty() && line.value.is_empty() {
+                    out.push('\n');
+                } else if line.value.is_empty() {
                     out.push_str(&format!("{indent}{}\n", line.name));
                 } else {
                     out.push_str(&format!("{indent}{}: {}\n", line.name, line.value));
@@ -122,6 +134,19 @@ pub fn render_text(report: &StatusReport) -> String {
 
 /// Formats a byte count as `12.3 MiB` (shared with the server's pages).
 pub use dogwatch_model::human_bytes;
+
+/// `4282` as `4,282`, as Datadog's status prints counts.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Formats a duration in seconds as `1d 2h 3m 4s`, leaving out leading zero units.
 pub fn human_duration(seconds: u64) -> String {

@@ -1,46 +1,108 @@
-//! `dogwatch agent check <name>`: run one check once and print its output.
+//! `dogwatch agent check <name>`: run a check's instances once and print their output, and
+//! `dogwatch agent check --list`.
+
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use comfy_table::{ContentArrangement, Table, presets};
-use dogwatch_agent::checks::{self, CheckContext};
+use dogwatch_agent::checks::runner::{RunOutcome, run_once};
+use dogwatch_agent::checks::{CheckOutput, CheckPlan};
 use dogwatch_agent::config::Environment;
-use dogwatch_agent::hostname;
+use dogwatch_agent::{hostname, runtime};
 
 use crate::support;
 use crate::{CheckArgs, ConfigFileArgs};
 
-/// Runs the named check and prints its series and service checks; nothing is sent.
+/// Runs the named check's instances and prints their series, service checks and events;
+/// nothing is sent.
 pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
-    if args.list {
-        for name in checks::CHECK_NAMES {
-            println!("{name}");
-        }
-        println!("process");
-        return Ok(());
-    }
-    let name = args.name.unwrap_or_default();
-    if name == "process" {
-        let env = Environment::from_process();
-        let loaded = support::load_config(&config, &env)?;
-        let identity = hostname::resolve(&loaded.config, &env)?;
-        return super::process_check::run(&loaded.config, &identity, &env, args.json);
-    }
-    let Some(mut check) = checks::build(&name) else {
-        bail!(
-            "there is no check called {name:?}; available checks: {}, process",
-            checks::CHECK_NAMES.join(", ")
-        );
-    };
     let env = Environment::from_process();
     let loaded = support::load_config(&config, &env)?;
     let identity = hostname::resolve(&loaded.config, &env)?;
-    let ctx = CheckContext::new(identity.hostname, identity.host_tags, &env);
-    let output = check.run(&ctx)?;
-
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&output)?);
+    let name = args.name.clone().unwrap_or_default();
+    if !args.list && name == "process" {
+        return super::process_check::run(&loaded.config, &identity, &env, args.json);
+    }
+    let plan = runtime::check_plan(&loaded, &env);
+    if args.list {
+        list(&plan);
         return Ok(());
     }
+    let settings = runtime::runner_settings(&loaded.config, &identity);
+    let instances: Vec<_> = plan.instances.into_iter().filter(|i| i.name == name).collect();
+    if instances.is_empty() {
+        if let Some(error) = plan.config_errors.get(&name).or(plan.loading_errors.get(&name)) {
+            bail!("the check {name:?} cannot run:\n{error}");
+        }
+        let mut known: Vec<&str> = dogwatch_agent::checks::CORE_CHECKS.iter().map(|c| c.name).collect();
+        known.push("process");
+        bail!(
+            "there is no check called {name:?} (and no conf.d file configures one); available checks: {}",
+            known.join(", ")
+        );
+    }
+    let mut failed = false;
+    let mut json = Vec::new();
+    for mut instance in instances {
+        let mut sender = settings.sender_for(&instance);
+        let mut outcome = run_once(instance.check.as_mut(), &mut sender);
+        if outcome.result.is_ok() && sender.needs_second_run() {
+            std::thread::sleep(Duration::from_secs(1));
+            outcome = run_once(instance.check.as_mut(), &mut sender);
+        }
+        failed |= outcome.result.is_err();
+        if args.json {
+            json.push(serde_json::json!({
+                "check": instance.name,
+                "instance_id": instance.id,
+                "source": instance.source,
+                "error": outcome.result.as_ref().err(),
+                "warnings": outcome.warnings,
+                "metadata": sender.metadata(),
+                "output": outcome.result.as_ref().ok(),
+            }));
+        } else {
+            print_outcome(
+                &instance.name,
+                &instance.version,
+                &instance.id,
+                &instance.source,
+                &outcome,
+            );
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    if failed {
+        bail!("the check {name:?} failed");
+    }
+    Ok(())
+}
+
+fn list(plan: &CheckPlan) {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(["Check", "Instance ID", "Configuration Source"]);
+    for i in &plan.instances {
+        table.add_row([i.name.as_str(), i.id.as_str(), i.source.as_str()]);
+    }
+    table.add_row(["process", "process", "built-in (live processes)"]);
+    for (kind, errors) in [
+        ("config error", &plan.config_errors),
+        ("loading error", &plan.loading_errors),
+    ] {
+        for (name, error) in errors {
+            table.add_row([name.as_str(), "-", &format!("{kind}: {}", error.replace('\n', "; "))]);
+        }
+    }
+    println!("{table}");
+}
+
+fn print_outcome(name: &str, version: &str, id: &str, source: &str, outcome: &RunOutcome) {
+    let empty = CheckOutput::default();
+    let output = outcome.result.as_ref().unwrap_or(&empty);
     println!("=== Series ===");
     let mut series = Table::new();
     series
@@ -67,6 +129,35 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
     for sc in &output.service_checks {
         println!("{} {} on {} {}", sc.check, sc.status.name(), sc.host_name, sc.message);
     }
-    println!("\nCheck {} ({}) ran successfully.", check.name(), check.version());
-    Ok(())
+    println!("=== Events ===");
+    if output.events.is_empty() {
+        println!("(none)");
+    }
+    for e in &output.events {
+        println!("{}: {}", e.title, e.text);
+    }
+    println!();
+    println!("    {name} ({version})");
+    println!("    {}", "-".repeat(name.len() + version.len() + 3));
+    let state = match (&outcome.result, outcome.warnings.is_empty()) {
+        (Err(_), _) => "ERROR",
+        (Ok(_), false) => "WARNING",
+        (Ok(_), true) => "OK",
+    };
+    println!("      Instance ID: {id} [{state}]");
+    println!("      Configuration Source: {source}");
+    println!("      Metric Samples: Last Run: {}", output.series.len());
+    println!("      Service Checks: Last Run: {}", output.service_checks.len());
+    println!("      Average Execution Time : {}ms", outcome.elapsed.as_millis());
+    if let Err(e) = &outcome.result {
+        println!("      Error: {e}");
+    }
+    for w in &outcome.warnings {
+        println!("      Warning: {w}");
+    }
+    println!();
+    match &outcome.result {
+        Ok(_) => println!("Check {name} ({version}) ran successfully."),
+        Err(_) => println!("Check {name} ({version}) failed."),
+    }
 }
