@@ -150,6 +150,15 @@ export interface HostSummary {
   os: string;
 }
 
+/** The last run of one of the agent's checks on a host, as its agent reported it. */
+export interface HostCheck {
+  check: string;
+  instance_id: string;
+  status: "OK" | "WARNING" | "ERROR";
+  /** Why the run failed; empty when it did not. */
+  error: string;
+}
+
 export interface Host {
   hostname: string;
   agent_version: string;
@@ -159,6 +168,8 @@ export interface Host {
   last_seen_ms: number;
   stale: boolean;
   processes: HostSummary | null;
+  /** The agent's checks; absent from agents that do not report them. */
+  checks?: HostCheck[];
 }
 
 export interface SavedView {

@@ -36,6 +36,7 @@ export function parseRange(p: URLSearchParams, ranges: readonly RangeOption[] = 
 export type Route =
   | { page: "processes" }
   | { page: "hosts" }
+  | { page: "host"; hostname: string }
   | { page: "apm-services" }
   | { page: "apm-service"; service: string }
   | { page: "apm-traces" }
@@ -52,10 +53,12 @@ function segment(s: string): string {
   }
 }
 
-/** The page at `path`; anything unknown is the Live Processes page. */
+/** The page at `path`; anything unknown is the Live Processes page. A host's page is
+ * `/hosts/<hostname>` (URL-encoded). */
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, "");
   if (p === "/hosts") return { page: "hosts" };
+  if (p.startsWith("/hosts/") && p.length > "/hosts/".length) return { page: "host", hostname: segment(p.slice("/hosts/".length)) };
   if (p === "/metrics") return { page: "metrics" };
   if (p === "/events") return { page: "events" };
   if (p === "/checks") return { page: "checks" };

@@ -5,6 +5,7 @@ import { matchRoute } from "./apm-state";
 import { navigate, useLocation } from "./router";
 import { ProcessesPage } from "./pages/Processes";
 import { HostsPage } from "./pages/Hosts";
+import { HostPage } from "./pages/Host";
 import { ApmServicesPage } from "./pages/ApmServices";
 import { ApmServicePage } from "./pages/ApmService";
 import { ApmTracesPage } from "./pages/ApmTraces";
@@ -37,6 +38,9 @@ function App() {
     switch (route.page) {
       case "hosts":
         return <HostsPage />;
+      case "host":
+        // Another host is a fresh page: nothing of the last one carries over.
+        return <HostPage key={route.hostname} hostname={route.hostname} search={search} />;
       case "apm-services":
         return <ApmServicesPage search={search} />;
       case "apm-service":
@@ -66,7 +70,7 @@ function App() {
           <Link href="/processes" current={route.page === "processes"}>
             Live Processes
           </Link>{" "}
-          <Link href="/hosts" current={route.page === "hosts"}>
+          <Link href="/hosts" current={route.page === "hosts" || route.page === "host"}>
             Hosts
           </Link>{" "}
           <Link href="/apm/services" current={route.page === "apm-services" || route.page === "apm-service"}>

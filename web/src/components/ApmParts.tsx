@@ -1,18 +1,21 @@
-// Small pieces the APM pages share: the time range picker, sortable table headers, the
-// status line of a page that reloads itself, and links that navigate without a page load.
+// Small pieces the APM pages (and the pages built like them) share: the time range picker,
+// sortable table headers, the status line of a page that reloads itself, a headline number, and
+// links that navigate without a page load.
 
 import type { ComponentChildren } from "preact";
 import { APM_RANGES, type RangeOption } from "../apm-state";
 import { formatClock, formatCount, formatDuration, formatRatio } from "../format";
 import { navigate } from "../router";
 
-/** A link that changes the page in place (ctrl/cmd/shift-click still opens a new tab). */
-export function NavLink(props: { href: string; class?: string; title?: string; children: ComponentChildren }) {
+/** A link that changes the page in place (ctrl/cmd/shift-click still opens a new tab). `label`
+ * names it for screen readers when its text alone does not (a bare count). */
+export function NavLink(props: { href: string; class?: string; title?: string; label?: string; children: ComponentChildren }) {
   return (
     <a
       href={props.href}
       class={props.class}
       title={props.title}
+      aria-label={props.label}
       onClick={(e) => {
         if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
         e.preventDefault();
@@ -63,6 +66,16 @@ export function RefreshStatus(props: { updatedAt: number | null; failing: boolea
       <span class={`dot ${status}`} />
       <span>{props.failing ? "Not updating" : props.paused ? "Paused" : "Live"}</span>
       <span data-updated={props.updatedAt ?? ""}>{props.updatedAt ? `updated ${formatClock(props.updatedAt)}` : "loading…"}</span>
+    </div>
+  );
+}
+
+/** A headline number with its label under it (`12.5% CPU`); red when `bad`. */
+export function Stat(props: { label: string; value: string; bad?: boolean; title?: string }) {
+  return (
+    <div class={`stat${props.bad ? " bad" : ""}`} data-stat={props.label} title={props.title}>
+      <div class="value">{props.value}</div>
+      <div class="label">{props.label}</div>
     </div>
   );
 }

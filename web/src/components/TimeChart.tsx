@@ -1,10 +1,12 @@
-// A time-series chart (uPlot) for the process side panel, the APM service page and the metrics
-// explorer. null is a gap, and so is -1 (unreadable) unless the chart takes negative values.
-// The chart is built once per set of series; a refresh only hands it new data, so hovering
-// survives the panel's reloads.
+// A time-series chart (uPlot) for the process side panel, the APM service page, the metrics
+// explorer and the host page. null is a gap, and so is -1 (unreadable) unless the chart takes
+// negative values. The chart is built once per set of series; a refresh only hands it new data,
+// so hovering survives the panel's reloads. Stacked charts draw each line on the ones before it
+// while the legend shows each line's own value.
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { stackBands, stackValues } from "../chart-stack";
 
 export interface ChartSeries {
   label: string;
@@ -24,9 +26,25 @@ function isolated(values: ArrayLike<number | null | undefined>): number[] | null
   return out.length > 0 ? out : null;
 }
 
-function chartData(times: number[], series: ChartSeries[], negative: boolean): uPlot.AlignedData {
-  return [times.map((t) => t / 1000), ...series.map((s) => s.values.map((v) => (v == null || (!negative && v < 0) ? null : v)))];
+/** The values as drawn: gaps for the unreadable, and stacked when asked. */
+function drawnValues(series: ChartSeries[], negative: boolean, stacked: boolean): Array<Array<number | null>> {
+  const values = series.map((s) => s.values.map((v) => (v == null || (!negative && v < 0) ? null : v)));
+  return stacked ? stackValues(values) : values;
 }
+
+function chartData(times: number[], series: ChartSeries[], negative: boolean, stacked: boolean): uPlot.AlignedData {
+  return [times.map((t) => t / 1000), ...drawnValues(series, negative, stacked)];
+}
+
+/** The y axis' width: its longest label (`4.77 MiB/s`) and the ticks' room, at least 40 px. */
+function yAxisSize(u: uPlot, values: string[] | null): number {
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  // uPlot sets the axes' own font again before it draws them.
+  u.ctx.font = AXIS_FONT;
+  return Math.max(40, Math.ceil(u.ctx.measureText(longest).width) + 18);
+}
+
+const AXIS_FONT = "11px system-ui";
 
 /** The y range: from 0 (or below it, for negative values) to a little over the top. */
 function yRange(min: number, max: number): uPlot.Range.MinMax {
@@ -52,15 +70,21 @@ export function TimeChart(props: {
   spanGaps?: boolean;
   /** Bars instead of lines (counts per time step). */
   bars?: boolean;
+  /** Each line drawn on top of the ones before it, the areas between them filled (parts of a whole). */
+  stacked?: boolean;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const range = useRef({ from: props.from, to: props.to });
   range.current = { from: props.from, to: props.to };
   const negative = props.negative ?? false;
+  const stacked = props.stacked ?? false;
   const height = props.height ?? 120;
+  // The legend reads each line's own values, which a stacked chart does not draw.
+  const own = useRef(props.series);
+  own.current = props.series;
   const readable = props.series.some((s) => s.values.some((v) => v != null && (negative || v >= 0)));
-  const layout = `${props.series.map((s) => `${s.label}|${s.color}`).join(",")}|${height}|${negative}|${props.spanGaps}|${props.bars}`;
+  const layout = `${props.series.map((s) => `${s.label}|${s.color}`).join(",")}|${height}|${negative}|${props.spanGaps}|${props.bars}|${stacked}`;
 
   useEffect(() => {
     const el = host.current;
@@ -76,9 +100,10 @@ export function TimeChart(props: {
           x: { time: true, range: () => [range.current.from / 1000, range.current.to / 1000] },
           y: { range: (_u, min, max) => yRange(min, max) },
         },
+        bands: stacked ? stackBands(props.series.length) : undefined,
         axes: [
-          { size: 28, font: "11px system-ui", grid: { stroke: "#eee" } },
-          { size: 70, font: "11px system-ui", grid: { stroke: "#eee" }, values: (_u, splits) => splits.map((v) => fmt(v)) },
+          { size: 28, font: AXIS_FONT, grid: { stroke: "#eee" } },
+          { size: yAxisSize, font: AXIS_FONT, grid: { stroke: "#eee" }, values: (_u, splits) => splits.map((v) => fmt(v)) },
         ],
         series: [
           {},
@@ -86,16 +111,19 @@ export function TimeChart(props: {
             label: s.label,
             stroke: s.color,
             width: 1.5,
-            fill: s.color + (props.bars ? "bb" : "22"),
+            fill: s.color + (props.bars ? "bb" : stacked ? "66" : "22"),
             spanGaps: props.spanGaps ?? false,
             // A value between gaps (one request in a quiet hour) is drawn as a dot.
             points: { size: 6, width: 2, filter: (u: uPlot, i: number, show: boolean) => (show ? null : isolated(u.data[i])) },
             ...(props.bars ? { paths: uPlot.paths.bars!({ size: [0.9, 40] }), points: { show: false } } : {}),
-            value: (_u: uPlot, v: number | null) => (v == null ? "—" : fmt(v)),
+            value: (_u: uPlot, v: number | null, si: number, i: number | null) => {
+              const x = stacked ? (i == null ? null : own.current[si - 1]?.values[i]) : v;
+              return x == null ? "—" : fmt(x);
+            },
           })),
         ],
       },
-      chartData(props.times, props.series, negative),
+      chartData(props.times, props.series, negative, stacked),
       el,
     );
     plot.current = u;
@@ -110,7 +138,7 @@ export function TimeChart(props: {
   }, [readable, layout]);
 
   useEffect(() => {
-    plot.current?.setData(chartData(props.times, props.series, negative));
+    plot.current?.setData(chartData(props.times, props.series, negative, stacked));
   }, [props.times, props.series, props.from, props.to]);
 
   return (

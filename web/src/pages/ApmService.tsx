@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { apmApi, type ResourceStats, type SeriesAnswer, type ServiceAnswer } from "../apm-api";
 import { explorerPath, nextSort, parseServiceView, rangeMs, servicePath, serviceQuery, servicesPath, sortRows, type ServiceView } from "../apm-state";
-import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, redColumns } from "../components/ApmParts";
+import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, Stat, redColumns } from "../components/ApmParts";
 import { TimeChart } from "../components/TimeChart";
 import { formatCount, formatDuration, formatPerSecond, formatRatio } from "../format";
 import { Refresher } from "../refresher";
@@ -217,15 +217,6 @@ export function ApmServicePage(props: { service: string; search: string }) {
           </>
         ) : null}
       </div>
-    </div>
-  );
-}
-
-function Stat(props: { label: string; value: string; bad?: boolean }) {
-  return (
-    <div class={`stat${props.bad ? " bad" : ""}`} data-stat={props.label}>
-      <div class="value">{props.value}</div>
-      <div class="label">{props.label}</div>
     </div>
   );
 }
