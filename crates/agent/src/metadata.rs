@@ -1,17 +1,23 @@
-//! Host metadata: who this agent is, sent to the server's `/intake/` at start and every
-//! 30 minutes, as Datadog agents do.
+//! Host metadata: who this agent is and how its checks are doing, sent to the server's
+//! `/intake/` at start, again once the checks have run, then every 10 minutes (Datadog's
+//! agents send host metadata every 30 minutes and `agent_checks` every 10).
 
 use std::time::Duration;
 
 use dogwatch_model::metadata::{HostMeta, HostTags};
-use dogwatch_model::{HostMetadata, endpoints};
+use dogwatch_model::{AgentCheck, HostMetadata, endpoints};
+
+use crate::checks::runner::CollectorStats;
 
 use crate::forwarder::ForwarderHandle;
 use crate::hostname::HostIdentity;
 use crate::shutdown::Shutdown;
 
-/// How often host metadata is re-sent after the first time.
-pub const METADATA_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// How often host metadata is re-sent after the first times.
+pub const METADATA_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// When the second payload goes, so that it carries the checks' first results.
+pub const AFTER_FIRST_CHECKS: Duration = Duration::from_secs(20);
 
 /// The host metadata payload for this agent.
 pub fn host_metadata(identity: &HostIdentity) -> HostMetadata {
@@ -27,17 +33,46 @@ pub fn host_metadata(identity: &HostIdentity) -> HostMetadata {
             hostname: identity.hostname.clone(),
             hostname_provider: identity.provider.name().to_string(),
         },
+        agent_checks: None,
     }
 }
 
-/// Sends host metadata now and every [`METADATA_INTERVAL`] until `shutdown`.
-pub async fn run_metadata_sender(identity: HostIdentity, forwarder: ForwarderHandle, mut shutdown: Shutdown) {
-    let payload = host_metadata(&identity);
-    let mut ticker = tokio::time::interval(METADATA_INTERVAL);
+/// Every check instance with its status, as the `agent_checks` metadata lists them.
+pub fn agent_checks(stats: &CollectorStats) -> Vec<AgentCheck> {
+    let state = stats.lock().expect("collector stats lock");
+    state
+        .instances
+        .iter()
+        .map(|(id, s)| AgentCheck {
+            check: s.check.clone(),
+            instance_id: id.clone(),
+            status: s.state().to_string(),
+            error: s.last_error.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Sends host metadata now, after the first checks, and every [`METADATA_INTERVAL`] until
+/// `shutdown`.
+pub async fn run_metadata_sender(
+    identity: HostIdentity,
+    checks: CollectorStats,
+    forwarder: ForwarderHandle,
+    mut shutdown: Shutdown,
+) {
+    let mut payload = host_metadata(&identity);
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
-            _ = ticker.tick() => forwarder.submit_json(endpoints::HOST_METADATA, &payload),
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait() => return,
         }
+        payload.agent_checks = Some(agent_checks(&checks));
+        forwarder.submit_json(endpoints::HOST_METADATA, &payload);
+        wait = if wait.is_zero() {
+            AFTER_FIRST_CHECKS
+        } else {
+            METADATA_INTERVAL
+        };
     }
 }

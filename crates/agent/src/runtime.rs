@@ -107,6 +107,7 @@ impl RunningAgent {
             handle.clone(),
         );
 
+        let collector_stats = runner.stats();
         let process_runner = config.process_config.process_collection_enabled().then(|| {
             ProcessRunner::new(
                 config,
@@ -151,7 +152,7 @@ impl RunningAgent {
                 run_path: options.run_path.clone(),
                 started: (Instant::now(), SystemTime::now()),
             }),
-            Box::new(CollectorStatus(runner.stats())),
+            Box::new(CollectorStatus(collector_stats.clone())),
             Box::new(ProcessStatus {
                 stats: process_runner.as_ref().map(ProcessRunner::stats),
             }),
@@ -177,6 +178,7 @@ impl RunningAgent {
         if config.enable_metadata_collection {
             sources.push(tokio::spawn(crate::metadata::run_metadata_sender(
                 options.identity.clone(),
+                collector_stats,
                 handle.clone(),
                 sources_signal,
             )));

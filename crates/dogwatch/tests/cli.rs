@@ -714,17 +714,267 @@ fn agent_check_uptime_prints_the_metric_and_unknown_checks_list_the_known_ones()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["series"][0]["metric"], "system.uptime");
-    assert_eq!(json["series"][0]["host"], "h1");
-    assert!(json["series"][0]["points"][0][1].as_f64().unwrap() > 0.0);
+    let series = &json[0]["output"]["series"][0];
+    assert_eq!(series["metric"], "system.uptime");
+    assert_eq!(series["host"], "h1");
+    assert!(series["points"][0][1].as_f64().unwrap() > 0.0);
+    assert!(json[0]["instance_id"].as_str().unwrap().starts_with("uptime:"));
+    assert_eq!(json[0]["source"], "default");
 
     let output = dogwatch().args(["agent", "check", "nope"]).output().unwrap();
     assert!(!output.status.success());
     assert!(
-        stderr(&output).contains("available checks: uptime"),
+        stderr(&output)
+            .contains("available checks: cpu, disk, file_handle, io, load, memory, network, uptime, process"),
         "{}",
         stderr(&output)
     );
+}
+
+/// Writes `text` to `<dir>/<rel>`, creating directories.
+fn write_file(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn agent_check_runs_rate_checks_twice_lists_sources_and_names_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let confd = dir.path().join("conf.d");
+    write_file(
+        &confd,
+        "network.d/conf.yaml",
+        "init_config:\ninstances:\n  - excluded_interfaces: [lo]\n    tags: [net:a]\n",
+    );
+    write_file(&confd, "io.d/conf.yaml", "instances: {device_exclude_re: loop}\n");
+    write_file(
+        &confd,
+        "redisdb.d/conf.yaml",
+        "instances: [{host: localhost, port: 6379}]\n",
+    );
+    let run = |args: &[&str]| {
+        dogwatch()
+            .args(args)
+            .env("DD_CONFD_PATH", &confd)
+            .env("DD_HOSTNAME", "h1")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["agent", "check", "network", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let series = json[0]["output"]["series"].as_array().unwrap();
+    let bytes: Vec<&serde_json::Value> = series
+        .iter()
+        .filter(|s| s["metric"] == "system.net.bytes_rcvd")
+        .collect();
+    assert!(!bytes.is_empty(), "the second run has rates: {series:?}");
+    assert!(
+        bytes
+            .iter()
+            .all(|s| s["tags"].as_array().unwrap().contains(&"net:a".into()))
+    );
+    assert!(bytes.iter().all(|s| s["tags"][0] != "device:lo"), "lo is excluded");
+    assert!(json[0]["source"].as_str().unwrap().ends_with("network.d/conf.yaml"));
+
+    let list = stdout(&run(&["agent", "check", "--list"]));
+    assert!(
+        list.contains("network.d/conf.yaml") && list.contains("default"),
+        "{list}"
+    );
+    assert!(
+        list.contains("config error: ") && list.contains("`instances` must be a list"),
+        "{list}"
+    );
+    assert!(list.contains("loading error: no check called `redisdb`"), "{list}");
+
+    let output = run(&["agent", "check", "io"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("io.d/conf.yaml: `instances` must be a list"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The latest non-null value of the single series `query` answers, once it has one.
+fn latest(port: u16, query: &str) -> f64 {
+    let answer = wait_for_json(port, &query_path(query), |a| {
+        a["series"].as_array().is_some_and(|s| {
+            s.len() == 1
+                && s[0]["pointlist"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p[1].is_number()))
+        })
+    });
+    let points = answer["series"][0]["pointlist"].as_array().unwrap().clone();
+    points.iter().rev().find_map(|p| p[1].as_f64()).unwrap()
+}
+
+/// The mean of a query's points over the last `seconds`.
+fn mean_since(port: u16, query: &str, seconds: u64) -> f64 {
+    let (_, body) = http_get(port, &query_path(query), "");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let since = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - seconds) as f64
+        * 1000.0;
+    let values: Vec<f64> = answer["series"][0]["pointlist"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p[0].as_f64().unwrap_or(0.0) >= since)
+        .filter_map(|p| p[1].as_f64())
+        .collect();
+    assert!(
+        !values.is_empty(),
+        "no points of {query} in the last {seconds} s: {answer}"
+    );
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()
+}
+
+#[test]
+fn core_checks_report_this_machine_s_values_through_up_and_the_query_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let confd = dir.path().join("conf.d");
+    // One-second intervals keep the test short; the defaults are 15 s.
+    for check in ["cpu", "load", "memory", "disk"] {
+        write_file(
+            &confd,
+            &format!("{check}.d/conf.yaml"),
+            "init_config:\n  min_collection_interval: 1\ninstances:\n  - {}\n",
+        );
+    }
+    write_file(&confd, "broken.d/conf.yaml", "instances: [unclosed\n");
+    write_file(&confd, "nosuch.d/conf.yaml", "instances: [{}]\n");
+    let data = dir.path().join("data");
+    let up = Up::start_with(&data, &[("DD_CONFD_PATH", confd.to_str().unwrap())]);
+    up.line_starting("Agent status:");
+    let port = up.port;
+
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_total_kib: f64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        latest(port, "avg:system.mem.total{host:e2e-host}"),
+        mem_total_kib / 1024.0
+    );
+
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let root_device = mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f[1] == "/")
+        .unwrap()[0]
+        .to_string();
+    let statfs = Command::new("stat").args(["-f", "-c", "%b %S", "/"]).output().unwrap();
+    let nums: Vec<f64> = stdout(&statfs).split_whitespace().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(
+        latest(
+            port,
+            &format!("avg:system.disk.total{{host:e2e-host,device:{root_device}}}")
+        ),
+        nums[0] * nums[1] / 1024.0,
+        "system.disk.total of / is statvfs in KiB"
+    );
+
+    let load = latest(port, "avg:system.load.1{host:e2e-host}");
+    let proc_load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (load - proc_load).abs() < 0.75,
+        "system.load.1 {load} vs /proc/loadavg {proc_load}"
+    );
+
+    let parts = ["user", "system", "iowait", "idle", "stolen"]
+        .map(|p| latest(port, &format!("avg:system.cpu.{p}{{host:e2e-host}}")));
+    let sum: f64 = parts.iter().sum();
+    assert!(
+        (sum - 100.0).abs() < 1.0,
+        "user + system + iowait + idle + stolen = {sum} ({parts:?})"
+    );
+
+    // A busy child raises system.cpu.user by its share of the machine.
+    let ncores = latest(port, "avg:system.cpu.num_cores{host:e2e-host}");
+    let mut busy = KillOnDrop(Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap());
+    let ticks_before = cpu_ticks(busy.0.id());
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(6));
+    let ticks = cpu_ticks(busy.0.id()) - ticks_before;
+    let child_share = ticks / 100.0 / started.elapsed().as_secs_f64() * 100.0 / ncores;
+    let user = mean_since(port, "avg:system.cpu.user{host:e2e-host}.rollup(avg, 1)", 4);
+    let _ = busy.0.kill();
+    assert!(
+        child_share > 0.4 * 100.0 / ncores,
+        "the busy child got {child_share}% of the machine"
+    );
+    assert!(
+        user >= 0.8 * child_share,
+        "system.cpu.user {user}% while a child used {child_share}% of {ncores} cores"
+    );
+
+    // The agent said it started, its checks show on the host, and status lists them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let events = wait_for_json(
+        port,
+        &format!("/api/v1/events?start={}&end={}", now - 600, now + 60),
+        |e| e["events"].as_array().is_some_and(|e| !e.is_empty()),
+    );
+    assert!(
+        events
+            .to_string()
+            .contains("Datadog-compatible agent started on e2e-host"),
+        "{events}"
+    );
+    let hosts = wait_for_json(port, "/api/ui/hosts", |h| {
+        h["hosts"][0]["checks"].as_array().is_some_and(|c| c.len() >= 8)
+    });
+    let checks = hosts["hosts"][0]["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().any(|c| c["check"] == "cpu" && c["status"] == "OK"),
+        "{checks:?}"
+    );
+    let status = wait_for_status(&up, &["Running Checks", "cpu (", "Instance ID: cpu:"]);
+    for needle in [
+        "Collector",
+        "Configuration Source: file:",
+        "Configuration Source: default",
+        "Metric Samples: Last Run: ",
+        "Average Execution Time : ",
+        "Config Errors",
+        "broken.d/conf.yaml is not valid YAML",
+        "Loading Errors",
+        "no check called `nosuch`",
+    ] {
+        assert!(status.contains(needle), "status lacks {needle:?}:\n{status}");
+    }
+    up.terminate();
 }
 
 /// A request with any body and content type to `port`; returns the code, the headers and the body.

@@ -19,7 +19,7 @@ pub mod sketch;
 pub mod time;
 
 pub use event::{AlertType, Event, EventPriority};
-pub use metadata::HostMetadata;
+pub use metadata::{AgentCheck, HostMetadata};
 pub use process::{CollectorAnswer, CollectorStatus, HostInfo, ProcessPayload, ProcessRecord};
 pub use series::{MetricKind, Series, SeriesPayload};
 pub use service_check::{CheckRun, CheckStatus};

@@ -21,6 +21,70 @@ pub struct HostMetadata {
     /// Details about the host and how its name was found.
     #[serde(default)]
     pub meta: HostMeta,
+    /// The agent's check instances and their last status, as Datadog's `agent_checks`
+    /// metadata lists them; absent when the payload does not carry them.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "agent_check_rows")]
+    pub agent_checks: Option<Vec<AgentCheck>>,
+}
+
+/// One check instance's status. In host metadata it crosses the wire as Datadog's
+/// agent_checks row `[check name, check name, instance id, status, error, {}]`; elsewhere
+/// (the UI's host list) as an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentCheck {
+    /// The check's name, e.g. `cpu`.
+    pub check: String,
+    /// The instance ID, e.g. `cpu:4e94107e7cc191f5`.
+    pub instance_id: String,
+    /// `OK`, `WARNING` or `ERROR`.
+    pub status: String,
+    /// The last error, or empty.
+    pub error: String,
+}
+
+/// `agent_checks` as Datadog's rows.
+mod agent_check_rows {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{AgentCheck, AgentCheckRow};
+
+    pub fn serialize<S: Serializer>(checks: &Option<Vec<AgentCheck>>, s: S) -> Result<S::Ok, S::Error> {
+        let rows: Option<Vec<AgentCheckRow>> = checks.as_ref().map(|c| c.iter().cloned().map(Into::into).collect());
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AgentCheck>>, D::Error> {
+        let rows: Option<Vec<AgentCheckRow>> = Option::deserialize(d)?;
+        Ok(rows.map(|r| r.into_iter().map(Into::into).collect()))
+    }
+}
+
+/// The wire form of [`AgentCheck`].
+#[derive(Serialize, Deserialize)]
+struct AgentCheckRow(String, String, String, String, String, serde_json::Value);
+
+impl From<AgentCheckRow> for AgentCheck {
+    fn from(row: AgentCheckRow) -> Self {
+        AgentCheck {
+            check: row.0,
+            instance_id: row.2,
+            status: row.3,
+            error: row.4,
+        }
+    }
+}
+
+impl From<AgentCheck> for AgentCheckRow {
+    fn from(c: AgentCheck) -> Self {
+        AgentCheckRow(
+            c.check.clone(),
+            c.check,
+            c.instance_id,
+            c.status,
+            c.error,
+            serde_json::Value::Object(Default::default()),
+        )
+    }
 }
 
 /// Host tags grouped by where they came from.
@@ -43,4 +107,28 @@ pub struct HostMeta {
     /// What decided the hostname: `configuration`, `hostname_file`, `heroku` or `os`.
     #[serde(rename = "hostname-provider", default, skip_serializing_if = "String::is_empty")]
     pub hostname_provider: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_checks_cross_the_wire_as_datadogs_rows() {
+        let meta: HostMetadata = serde_json::from_value(serde_json::json!({
+            "internalHostname": "h",
+            "agent_checks": [["cpu", "cpu", "cpu:abc", "OK", "", {}]]
+        }))
+        .unwrap();
+        let checks = meta.agent_checks.clone().unwrap();
+        assert_eq!(
+            (checks[0].check.as_str(), checks[0].instance_id.as_str()),
+            ("cpu", "cpu:abc")
+        );
+        let back = serde_json::to_value(&meta).unwrap();
+        assert_eq!(
+            back["agent_checks"][0],
+            serde_json::json!(["cpu", "cpu", "cpu:abc", "OK", "", {}])
+        );
+    }
 }

@@ -21,10 +21,11 @@ use crate::keys::now_ms;
 use crate::ui;
 
 /// The paths the UI's pages live at; each answers with the UI's `index.html`.
-pub const PAGE_PATHS: [&str; 11] = [
+pub const PAGE_PATHS: [&str; 12] = [
     "/",
     "/processes",
     "/hosts",
+    "/hosts/{hostname}",
     "/apm",
     "/apm/services",
     "/apm/services/{service}",

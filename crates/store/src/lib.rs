@@ -97,6 +97,8 @@ pub struct HostRecord {
     pub first_seen_ms: i64,
     /// When anything was last received from it, in Unix milliseconds.
     pub last_seen_ms: i64,
+    /// Its agent's check instances and their status, from its last `agent_checks` metadata.
+    pub checks: Vec<dogwatch_model::AgentCheck>,
 }
 
 /// A stored service check run.

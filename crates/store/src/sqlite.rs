@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS hosts (
     first_seen_ms INTEGER NOT NULL,
     last_seen_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS host_agent_checks (
+    hostname TEXT PRIMARY KEY,
+    checks TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS check_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     check_name TEXT NOT NULL,
@@ -224,6 +229,14 @@ fn write_host_metadata(tx: &Transaction<'_>, meta: &HostMetadata, received_at_ms
             received_at_ms
         ],
     )?;
+    if let Some(checks) = &meta.agent_checks {
+        let json = serde_json::to_string(checks).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO host_agent_checks (hostname, checks, updated_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (hostname) DO UPDATE SET checks = excluded.checks, updated_ms = excluded.updated_ms",
+            params![meta.internal_hostname, json, received_at_ms],
+        )?;
+    }
     Ok(())
 }
 
@@ -403,7 +416,8 @@ impl Store for SqliteStore {
     fn hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT hostname, agent_version, os, tags, hostname_provider, first_seen_ms, last_seen_ms FROM hosts ORDER BY hostname",
+            "SELECT h.hostname, h.agent_version, h.os, h.tags, h.hostname_provider, h.first_seen_ms, h.last_seen_ms, c.checks
+             FROM hosts h LEFT JOIN host_agent_checks c ON c.hostname = h.hostname ORDER BY h.hostname",
         )?;
         let hosts = stmt
             .query_map([], |r| {
@@ -415,6 +429,10 @@ impl Store for SqliteStore {
                     hostname_provider: r.get(4)?,
                     first_seen_ms: r.get(5)?,
                     last_seen_ms: r.get(6)?,
+                    checks: r
+                        .get::<_, Option<String>>(7)?
+                        .and_then(|json| serde_json::from_str(&json).ok())
+                        .unwrap_or_default(),
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -733,6 +751,37 @@ mod tests {
             ("0.1.0", ["team:a".to_string()].as_slice())
         );
         assert_eq!(hosts[0].last_seen_ms - hosts[0].first_seen_ms, 15_000);
+        assert!(hosts[0].checks.is_empty());
+    }
+
+    #[test]
+    fn agent_checks_are_kept_until_metadata_brings_new_ones() {
+        let (_dir, store) = store();
+        let meta = |checks: serde_json::Value| -> HostMetadata {
+            let mut m = serde_json::json!({"internalHostname": "h1"});
+            if !checks.is_null() {
+                m["agent_checks"] = checks;
+            }
+            serde_json::from_value(m).unwrap()
+        };
+        store
+            .ingest(batch(
+                None,
+                Records::HostMetadata(meta(serde_json::json!([["cpu", "cpu", "cpu:1", "OK", "", {}]]))),
+            ))
+            .unwrap();
+        store
+            .ingest(batch(None, Records::HostMetadata(meta(serde_json::Value::Null))))
+            .unwrap();
+        assert_eq!(store.hosts().unwrap()[0].checks[0].instance_id, "cpu:1");
+        store
+            .ingest(batch(
+                None,
+                Records::HostMetadata(meta(serde_json::json!([["io", "io", "io:2", "ERROR", "x", {}]]))),
+            ))
+            .unwrap();
+        let checks = &store.hosts().unwrap()[0].checks;
+        assert_eq!((checks.len(), checks[0].status.as_str()), (1, "ERROR"));
     }
 
     #[test]
