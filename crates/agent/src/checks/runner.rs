@@ -548,6 +548,90 @@ mod tests {
         }
     }
 
+    struct Hangs;
+    impl Check for Hangs {
+        fn run(&mut self, _: &mut Sender) -> Result<(), CheckError> {
+            std::thread::sleep(Duration::from_millis(1500));
+            Ok(())
+        }
+    }
+
+    struct Works;
+    impl Check for Works {
+        fn run(&mut self, sender: &mut Sender) -> Result<(), CheckError> {
+            sender.gauge("works", 1.0, &[]);
+            Ok(())
+        }
+    }
+
+    fn instance(name: &str, check: Box<dyn Check>) -> CheckInstance {
+        CheckInstance {
+            name: name.into(),
+            version: "1".into(),
+            id: format!("{name}:1"),
+            source: "default".into(),
+            options: InstanceOptions {
+                interval: Duration::from_millis(200),
+                tags: vec![],
+                empty_default_hostname: false,
+                name: None,
+            },
+            check,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_that_panics_or_hangs_does_not_stop_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::AgentConfig {
+            api_key: "k".into(),
+            dd_url: "http://127.0.0.1:9".into(),
+            forwarder_storage_max_size_in_bytes: 0,
+            ..Default::default()
+        };
+        let forwarder =
+            crate::forwarder::Forwarder::new(crate::forwarder::ForwarderSettings::from_config(&config, dir.path()))
+                .unwrap();
+        let plan = CheckPlan {
+            instances: vec![
+                instance("hangs", Box::new(Hangs)),
+                instance("panics", Box::new(Panics)),
+                instance("works", Box::new(Works)),
+            ],
+            ..CheckPlan::default()
+        };
+        let settings = RunnerSettings {
+            hostname: "h".into(),
+            host_tags: vec![],
+            histogram_aggregates: vec![],
+            histogram_percentiles: vec![],
+            agent_up_interval: Duration::from_secs(60),
+        };
+        let runner = CheckRunner::new(plan, settings, forwarder.handle());
+        let stats = runner.stats();
+        let (stop, signal) = crate::shutdown::channel();
+        let task = tokio::spawn(runner.run(signal));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        stop.trigger();
+        task.await.unwrap();
+        let state = stats.lock().unwrap().clone();
+        let works = &state.instances["works:1"];
+        assert!(works.total_runs >= 4 && works.last_error.is_none(), "{works:?}");
+        let panics = &state.instances["panics:1"];
+        assert!(
+            panics.total_runs >= 4,
+            "a panicking check keeps its schedule: {panics:?}"
+        );
+        assert!(panics.last_error.as_deref().unwrap().contains("panicked: boom"));
+        let hangs = &state.instances["hangs:1"];
+        assert!(hangs.last_error.as_deref().unwrap().contains("time limit"), "{hangs:?}");
+        assert_eq!(hangs.total_runs, 1, "its later runs are skipped while it hangs");
+        assert!(
+            forwarder.handle().counts().submitted >= 4,
+            "works' series and the start event were sent"
+        );
+    }
+
     #[test]
     fn a_panic_is_caught_as_the_runs_error() {
         let mut sender = Sender::new(SenderSettings::new("h".into(), vec![], 15));

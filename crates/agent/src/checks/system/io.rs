@@ -104,6 +104,11 @@ pub(crate) struct Io {
 }
 
 pub(crate) fn build(setup: &CheckSetup) -> Result<Box<dyn Check>, String> {
+    Ok(Box::new(new(setup)?))
+}
+
+/// The check, as its concrete type (fixture tests choose the time of each run).
+pub(crate) fn new(setup: &CheckSetup) -> Result<Io, String> {
     let init: Options = setup.init_options()?;
     let inst: Options = setup.instance_options()?;
     let pattern = inst
@@ -116,12 +121,12 @@ pub(crate) fn build(setup: &CheckSetup) -> Result<Box<dyn Check>, String> {
             regex::Regex::new(&p).map_err(|e| format!("`device_exclude_re` is not a valid regular expression: {e}"))
         })
         .transpose()?;
-    Ok(Box::new(Io {
+    Ok(Io {
         diskstats: setup.paths.proc.join("diskstats"),
         vmstat: setup.paths.proc.join("vmstat"),
         exclude,
         last: None,
-    }))
+    })
 }
 
 impl Io {

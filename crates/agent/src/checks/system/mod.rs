@@ -15,6 +15,9 @@ pub(crate) mod memory;
 pub(crate) mod network;
 pub(crate) mod uptime;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::path::Path;
 
