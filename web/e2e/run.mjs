@@ -340,8 +340,49 @@ try {
     assert.match(text, /of \d/, "memory total");
     assert.match(await page.locator('tr[data-host="ghost-host"]').innerText(), /stale|not reporting/);
     await page.screenshot({ path: join(shots, "hosts.png") });
-    await row.getByRole("link", { name: up.hostname }).click();
+    await row.getByRole("link", { name: `processes on ${up.hostname}` }).click();
     await page.waitForURL(/\/processes\?q=host/);
+  });
+
+  await test("Hosts: CPU %, load and memory % from the system checks, and the host's page charts them", async () => {
+    await openFromNav("Hosts", "/hosts");
+    const row = page.locator(`tr[data-host="${up.hostname}"]`);
+    // The agent's checks run every 15 s, and CPU has a value from their second run on; the page reloads every 5 s.
+    const reading = (name) => row.locator(`[data-reading="${name}"]`).innerText();
+    await until("the host's CPU %, load and memory %", async () => /\d%/.test(await reading("cpu")) && /\d/.test(await reading("load")) && /\d%/.test(await reading("memory")), 45_000, 500);
+    assert.match(await reading("load"), /\d \(.*\d\/core\)$/, "load and load per core");
+    const cpu = Number((await reading("cpu")).replace("%", ""));
+    assert.ok(cpu >= 0 && cpu <= 100, `CPU ${cpu}%`);
+    assert.equal(await page.locator('tr[data-host="ghost-host"] [data-reading="cpu"]').innerText(), "—", "a host without system metrics");
+    await page.screenshot({ path: join(shots, "hosts-readings.png") });
+
+    await row.getByRole("link", { name: up.hostname, exact: true }).click();
+    await page.waitForURL((u) => u.pathname === `/hosts/${up.hostname}`);
+    await page.locator(`.host-page h2[data-host="${up.hostname}"]`).waitFor();
+    assert.match(await page.locator('[data-fact="agent"]').innerText(), /\d+\.\d+\.\d+/);
+    assert.match(await page.locator('[data-fact="tags"]').innerText(), /team:ui[\s\S]*role:e2e/);
+    for (const title of ["CPU (% of all cores)", "Load average", "Load per core", "Memory", "Network by interface"]) {
+      await page.locator(`.host-page .chart[data-chart="${title}"] canvas`).first().waitFor({ timeout: 30_000 });
+    }
+    // CPU is stacked: user, system, iowait, stolen, each in the legend.
+    const legend = await page.locator('.host-page .chart[data-chart="CPU (% of all cores)"] .u-legend').innerText();
+    for (const kind of ["user", "system", "iowait", "stolen"]) assert.match(legend, new RegExp(kind));
+    assert.match(await page.locator('[data-stat="CPU"] .value').innerText(), /%$/);
+    assert.match(await page.locator('[data-stat="Memory used"] .value').innerText(), /%$/);
+    // The agent's checks, as its host list entry has them.
+    const check = page.locator('.host-checks tr[data-check="cpu"]');
+    await check.waitFor({ timeout: 30_000 });
+    assert.equal(await check.getAttribute("data-status"), "ok");
+    assert.equal(await check.locator(".status-badge").innerText(), "OK");
+    // The range is in the URL; the charts follow it (a new host's minutes fill more of 15 min).
+    await page.locator(".host-page .range-picker button", { hasText: "15m" }).click();
+    await until("range=15m in the URL", async () => new URL(page.url()).searchParams.get("range") === "15m");
+    await page.locator('.host-page .chart[data-chart="CPU (% of all cores)"] canvas').first().waitFor();
+    await page.screenshot({ path: join(shots, "host.png") });
+    await page.locator(".host-checks").screenshot({ path: join(shots, "host-checks.png") });
+    await page.locator(".host-page .processes-link").click();
+    await page.waitForURL(/\/processes\?q=host/);
+    await until("the processes search to show the host filter", async () => (await search.inputValue()) === `host:${up.hostname}`);
   });
 
   await test("APM: the services page lists both traced services, and a service page charts them", async () => {

@@ -168,8 +168,8 @@ export interface Host {
   last_seen_ms: number;
   stale: boolean;
   processes: HostSummary | null;
-  /** The agent's checks; absent from agents that do not report them. */
-  checks?: HostCheck[];
+  /** The agent's checks; absent (or null) for agents that do not report them. */
+  checks?: HostCheck[] | null;
 }
 
 export interface SavedView {

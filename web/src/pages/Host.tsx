@@ -200,7 +200,7 @@ function Readings(props: { readings: HostReadings }) {
 const BADGE_ORDER = ["critical", "warning", "unknown", "ok"];
 
 /** The agent's checks on the host, failing ones first, with the error of a failed run. */
-function ChecksTable(props: { checks: HostCheck[] | undefined }) {
+function ChecksTable(props: { checks: HostCheck[] | null | undefined }) {
   if (props.checks == null) return <div class="empty small">This host's agent does not report its checks (an older agent).</div>;
   if (props.checks.length === 0) return <div class="empty small">The agent has reported no checks yet.</div>;
   const checks = [...props.checks].sort(
