@@ -380,6 +380,11 @@ try {
     await page.locator('.host-page .chart[data-chart="CPU (% of all cores)"] canvas').first().waitFor();
     await page.screenshot({ path: join(shots, "host.png") });
     await page.locator(".host-checks").screenshot({ path: join(shots, "host-checks.png") });
+    // The page's path is a page of the server's: a reload lands on the same host and range.
+    await page.reload();
+    await page.locator(`.host-page h2[data-host="${up.hostname}"]`).waitFor();
+    assert.equal(await page.locator('.host-page .range-picker button[aria-pressed="true"]').innerText(), "15m");
+    await page.locator('.host-page .chart[data-chart="CPU (% of all cores)"] canvas').first().waitFor();
     await page.locator(".host-page .processes-link").click();
     await page.waitForURL(/\/processes\?q=host/);
     await until("the processes search to show the host filter", async () => (await search.inputValue()) === `host:${up.hostname}`);

@@ -33,14 +33,17 @@ import { usePolling } from "../use-live-refresh";
 
 export const HOST_REFRESH_MS = 10_000;
 
+/** A byte format that leaves fractions of a byte blank (an axis over all-zero swap ticks at 0.5). */
+const wholeBytes = (format: (v: number) => string) => (v: number) => (v > 0 && v < 1 ? "" : format(v));
+
 /** How a chart's axis and legend show its values. */
 const FORMATS: Record<ChartUnit, (v: number) => string> = {
   pct: formatPct,
   fraction: formatPct,
   number: formatValue,
-  mib: formatBytes,
-  kib_s: formatRate,
-  bytes_s: formatRate,
+  mib: wholeBytes(formatBytes),
+  kib_s: wholeBytes(formatRate),
+  bytes_s: wholeBytes(formatRate),
 };
 
 interface Loaded {
