@@ -9,30 +9,28 @@
 //! `dogwatch-store` trait and must never read the host it runs on (no /proc): everything
 //! it knows arrives from agents.
 
-pub mod api;
 pub mod apm;
-pub mod error;
-pub mod history;
-pub mod intake;
-pub mod keys;
-pub mod live;
+pub mod auth;
+pub mod hosts;
+pub mod http;
 pub mod metrics;
 pub mod pages;
-pub mod process_api;
 pub mod processes;
 pub mod pruning;
+pub mod tls;
 pub mod ui;
-pub mod views_api;
+pub mod views;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
 use dogwatch_store::Store;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-pub use keys::{KeyOrigin, ServerKey};
+pub use auth::{KeyOrigin, ServerKey};
+use processes::{history, live};
 
 /// The largest request body accepted, after decompression: 16 MiB. Larger bodies get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -50,6 +48,9 @@ pub struct ServerSettings {
     pub trace_retention: std::time::Duration,
     /// How long metric points, events and service check runs are kept. Defaults to 15 days.
     pub metric_retention: std::time::Duration,
+    /// The certificate and key the port speaks TLS with (`--tls-cert`, `--tls-key`).
+    /// Defaults to none (plain HTTP).
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +61,7 @@ impl Default for ServerSettings {
             process_retention: history::DEFAULT_PROCESS_RETENTION,
             trace_retention: apm::DEFAULT_TRACE_RETENTION,
             metric_retention: metrics::DEFAULT_METRIC_RETENTION,
+            tls: None,
         }
     }
 }
@@ -68,8 +70,8 @@ impl Default for ServerSettings {
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
-    /// The API keys that may send data, loaded from the store.
-    pub keys: RwLock<Vec<String>>,
+    /// Users, keys and sessions.
+    pub auth: Arc<auth::AuthState>,
     /// Settings.
     pub settings: ServerSettings,
     /// Every host's latest process snapshot, and who is watching.
@@ -78,11 +80,11 @@ pub struct AppState {
     pub history: history::ProcessHistory,
 }
 
-impl AppState {
-    /// Whether `key` may send data.
-    pub fn is_valid_key(&self, key: &str) -> bool {
-        !key.is_empty() && self.keys.read().expect("keys lock").iter().any(|k| k == key)
-    }
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The server could not start.
@@ -96,6 +98,9 @@ pub enum ServerError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] dogwatch_store::StoreError),
@@ -104,31 +109,37 @@ pub enum ServerError {
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<AppState>,
 }
 
 impl Server {
-    /// Binds the listen address; the server will accept data sent with `keys` (see
-    /// [`keys::accepted_keys`]).
+    /// Binds the listen address. The server accepts the API keys in its store and, while it
+    /// runs, also `keys` (`DD_API_KEY`, and the key `dogwatch up` gives its own agent).
     pub async fn bind(
         settings: ServerSettings,
         store: Arc<dyn Store>,
         keys: Vec<String>,
     ) -> Result<Server, ServerError> {
+        let tls = settings.tls.as_ref().map(tls::load).transpose()?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| ServerError::Bind {
                 addr: settings.listen,
                 source,
             })?;
+        let auth = auth::AuthState::load(store.clone(), auth::sessions::DEFAULT_IDLE)?;
+        for key in &keys {
+            auth.accept_api_key(key);
+        }
         let state = Arc::new(AppState {
             store,
-            keys: RwLock::new(keys),
+            auth: Arc::new(auth),
             settings,
             live: live::LiveProcesses::default(),
             history: history::ProcessHistory::default(),
         });
-        Ok(Server { listener, state })
+        Ok(Server { listener, tls, state })
     }
 
     /// The bound address (useful with port 0).
@@ -138,15 +149,12 @@ impl Server {
 
     /// The HTTP routes, for tests that call them without a socket.
     pub fn router(state: Arc<AppState>) -> Router {
-        Router::new()
-            .merge(intake::routes(state.clone()))
-            .merge(api::routes())
-            .merge(process_api::routes())
-            .merge(apm::api::routes())
-            .merge(metrics::api::routes())
-            .merge(views_api::routes())
-            .merge(pages::routes())
-            .with_state(state)
+        http::router(state)
+    }
+
+    /// What handlers share, e.g. to create users and keys in tests.
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
     }
 
     /// Serves until `shutdown` resolves, finishing requests in flight, then flushes the store.
@@ -173,10 +181,20 @@ impl Server {
             "metrics, events and service checks",
             metrics::prune,
         ));
-        let app = Server::router(self.state);
-        if let Err(e) = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await {
+        let reload = tokio::spawn(auth::reload_forever(state.auth.clone()));
+        let app = Server::router(self.state).into_make_service_with_connect_info::<http::ClientAddr>();
+        let served = match self.tls {
+            None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+            Some(config) => {
+                axum::serve(tls::TlsListener::new(self.listener, config), app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "The server stopped with an error.");
         }
+        reload.abort();
         pruning.abort();
         trace_pruning.abort();
         metric_pruning.abort();

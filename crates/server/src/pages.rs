@@ -6,23 +6,24 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use dogwatch_model::human_bytes;
 
 use crate::AppState;
-use crate::api::host_views;
-use crate::error::ApiError;
-use crate::keys::now_ms;
+use crate::hosts::api::host_views;
+use crate::http::error::ApiError;
+use crate::http::{Access, Route, guard};
+use crate::now_ms;
 use crate::ui;
 
 /// The paths the UI's pages live at; each answers with the UI's `index.html`.
-pub const PAGE_PATHS: [&str; 12] = [
+pub const PAGE_PATHS: [&str; 13] = [
     "/",
+    "/login",
     "/processes",
     "/hosts",
     "/hosts/{hostname}",
@@ -36,19 +37,30 @@ pub const PAGE_PATHS: [&str; 12] = [
     "/checks",
 ];
 
-/// The page routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    let mut router = Router::new()
-        .route("/assets/{*path}", get(asset))
-        .route("/overview", get(overview));
+/// What a server built without the UI says on its pages.
+const NO_UI_NOTE: &str = "<p class=\"note\">This server was built without its web UI. Build it with <code>./scripts/up.sh</code> \
+     (needs Node.js 20.19+ and npm), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> and rebuild \
+     dogwatch.</p>";
+
+/// The page routes: the pages and their files are public (the UI signs in through the API);
+/// the overview, which shows hosts, needs a user.
+pub fn routes() -> Vec<Route> {
+    let mut routes = vec![
+        Route::get("/assets/{*path}", Access::Public, get(asset)),
+        Route::get("/overview", Access::Read, get(overview)),
+    ];
     for path in PAGE_PATHS {
-        router = router.route(path, get(page));
+        routes.push(Route::get(path, Access::Public, get(page)));
     }
-    router
+    routes
 }
 
-/// A page: the UI when built in, else the overview.
-async fn page(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// A page: the UI when built in, else the overview (for a signed-in user) or a note on how to
+/// build the UI.
+async fn page(state: State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Result<Response, ApiError> {
+    if ui::index_html().is_none() && guard::principal(&state, &headers, &uri).is_err() {
+        return Ok(Html(format!("<!doctype html><title>dogwatch</title>{NO_UI_NOTE}")).into_response());
+    }
     match ui::index_html() {
         Some(html) => Ok((
             [
@@ -113,9 +125,7 @@ async fn overview(State(state): State<Arc<AppState>>) -> Result<Html<String>, Ap
     let note = if ui::is_built() {
         "<p><a href=\"/processes\">Open the web UI</a> for Live Processes and Hosts.</p>"
     } else {
-        "<p class=\"note\">This server was built without its web UI. Build it with <code>./scripts/up.sh</code> \
-         (needs Node.js 20.19+ and npm), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code> and rebuild \
-         dogwatch.</p>"
+        NO_UI_NOTE
     };
     Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>dogwatch</title><style>\

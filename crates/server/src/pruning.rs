@@ -20,7 +20,7 @@ pub async fn prune_forever(
     let mut every = tokio::time::interval(PRUNE_EVERY);
     loop {
         every.tick().await;
-        let cutoff_ms = crate::keys::now_ms() - retention.as_millis() as i64;
+        let cutoff_ms = crate::now_ms() - retention.as_millis() as i64;
         let store = store.clone();
         match tokio::task::spawn_blocking(move || prune(store.as_ref(), cutoff_ms)).await {
             Ok(Ok(0)) => {}

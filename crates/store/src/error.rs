@@ -24,6 +24,12 @@ pub enum StoreError {
         /// The name asked for.
         name: String,
     },
+    /// A user would take a name another user has (names are compared ignoring ASCII case).
+    #[error("a user named {name:?} already exists")]
+    UserExists {
+        /// The name asked for.
+        name: String,
+    },
     /// A read or write failed.
     #[error("store operation failed: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -12,14 +12,17 @@
 //! a blocking thread.
 
 pub mod apm;
+pub mod auth;
 mod downsample;
 mod error;
 pub mod metrics;
 mod sqlite;
 mod sqlite_apm;
+mod sqlite_auth;
 mod sqlite_metrics;
 
 pub use apm::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
+pub use auth::{ApiKey, AppKey, NewUser, Role, User, UserChange};
 pub use error::StoreError;
 pub use metrics::{
     CheckSummary, EventQuery, MetricContext, MetricNameQuery, MetricSummary, SketchPoint, SketchSeries, StoredEvent,
@@ -67,17 +70,6 @@ pub enum Applied {
     Stored,
     /// Its payload id was applied before; nothing was written.
     Duplicate,
-}
-
-/// An API key that may send data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApiKey {
-    /// The key itself.
-    pub key: String,
-    /// Where it came from, e.g. `generated` or `DD_API_KEY`.
-    pub name: String,
-    /// When it was added, in Unix milliseconds.
-    pub created_at_ms: i64,
 }
 
 /// A host known from its agent's metadata or heartbeat.
@@ -266,10 +258,28 @@ pub struct SavedViewChange {
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically, at most once per payload id.
     fn ingest(&self, batch: IntakeBatch) -> Result<Applied, StoreError>;
-    /// Every API key.
+    /// Every API key, oldest first.
     fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
-    /// Adds an API key; adding a key that exists does nothing.
+    /// Adds an API key; adding one whose id or hash exists does nothing.
     fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Renames an API key; false when there is none with this id.
+    fn rename_api_key(&self, id: &str, name: &str) -> Result<bool, StoreError>;
+    /// Revokes an API key; false when there is none with this id.
+    fn delete_api_key(&self, id: &str) -> Result<bool, StoreError>;
+    /// Every user, by id.
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Creates a user; a name taken (ignoring ASCII case) is [`StoreError::UserExists`].
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError>;
+    /// Changes a user; `None` when there is none with this id.
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<Option<User>, StoreError>;
+    /// Every application key, oldest first.
+    fn app_keys(&self) -> Result<Vec<AppKey>, StoreError>;
+    /// Adds an application key.
+    fn add_app_key(&self, key: &AppKey) -> Result<(), StoreError>;
+    /// Renames an application key; false when there is none with this id.
+    fn rename_app_key(&self, id: &str, name: &str) -> Result<bool, StoreError>;
+    /// Revokes an application key; false when there is none with this id.
+    fn delete_app_key(&self, id: &str) -> Result<bool, StoreError>;
     /// Every known host, by name.
     fn hosts(&self) -> Result<Vec<HostRecord>, StoreError>;
     /// Service check runs in the order they were received.

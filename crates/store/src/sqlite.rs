@@ -11,11 +11,11 @@ use crate::metrics::{
     CheckSummary, EventQuery, MetricContext, MetricNameQuery, MetricSummary, SketchPoint, StoredEvent,
 };
 use crate::{
-    ApiKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, NewSavedView, ProcessHistoryBatch, ProcessKey,
+    ApiKey, AppKey, Applied, NewUser, User, UserChange, CheckRunQuery, HostRecord, IntakeBatch, NewSavedView, ProcessHistoryBatch, ProcessKey,
     ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange, SeenProcess, SeenProcessQuery, SpanCursor,
     SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError, StoredCheckRun,
 };
-use crate::{sqlite_apm, sqlite_metrics};
+use crate::{sqlite_apm, sqlite_auth, sqlite_metrics};
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
 const PAYLOAD_ID_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -25,11 +25,6 @@ const PAYLOAD_ID_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 const PRUNE_BATCH_ROWS: i64 = 10_000;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS api_keys (
-    key TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS applied_payloads (
     id TEXT PRIMARY KEY,
     received_at_ms INTEGER NOT NULL
@@ -127,6 +122,8 @@ impl SqliteStore {
             conn.pragma_update(None, "cache_size", -65_536)?;
             conn.execute_batch(SCHEMA)?;
             conn.execute_batch(sqlite_apm::SCHEMA)?;
+            conn.execute_batch(sqlite_auth::SCHEMA)?;
+            sqlite_auth::migrate_plain_api_keys(&conn)?;
             conn.execute_batch(sqlite_metrics::SCHEMA)?;
             let old_points: Option<String> = conn
                 .query_row(
@@ -391,26 +388,47 @@ impl Store for SqliteStore {
     }
 
     fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT key, name, created_at_ms FROM api_keys ORDER BY created_at_ms, key")?;
-        let keys = stmt
-            .query_map([], |r| {
-                Ok(ApiKey {
-                    key: r.get(0)?,
-                    name: r.get(1)?,
-                    created_at_ms: r.get(2)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(keys)
+        sqlite_auth::api_keys(&self.conn())
     }
 
     fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO api_keys (key, name, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-            params![key.key, key.name, key.created_at_ms],
-        )?;
-        Ok(())
+        sqlite_auth::add_api_key(&self.conn(), key)
+    }
+
+    fn rename_api_key(&self, id: &str, name: &str) -> Result<bool, StoreError> {
+        sqlite_auth::rename_key(&self.conn(), "api_keys_hashed", id, name)
+    }
+
+    fn delete_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        sqlite_auth::delete_key(&self.conn(), "api_keys_hashed", id)
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        sqlite_auth::users(&self.conn())
+    }
+
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError> {
+        sqlite_auth::create_user(&self.conn(), user, now_ms)
+    }
+
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<Option<User>, StoreError> {
+        sqlite_auth::update_user(&self.conn(), id, change)
+    }
+
+    fn app_keys(&self) -> Result<Vec<AppKey>, StoreError> {
+        sqlite_auth::app_keys(&self.conn())
+    }
+
+    fn add_app_key(&self, key: &AppKey) -> Result<(), StoreError> {
+        sqlite_auth::add_app_key(&self.conn(), key)
+    }
+
+    fn rename_app_key(&self, id: &str, name: &str) -> Result<bool, StoreError> {
+        sqlite_auth::rename_key(&self.conn(), "app_keys", id, name)
+    }
+
+    fn delete_app_key(&self, id: &str) -> Result<bool, StoreError> {
+        sqlite_auth::delete_key(&self.conn(), "app_keys", id)
     }
 
     fn hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
@@ -684,7 +702,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoredKind;
+    use crate::{Role, StoredKind};
     use dogwatch_model::{MetricKind, Series};
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -841,17 +859,88 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_persist_across_reopening() {
+    fn api_keys_persist_across_reopening_hashed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dogwatch.db");
         let key = ApiKey {
-            key: "k".into(),
+            id: "id1".into(),
             name: "generated".into(),
+            hash: crate::auth::key_hash("secretkey1234"),
+            last4: crate::auth::last4("secretkey1234"),
             created_at_ms: 1,
         };
         SqliteStore::open(&path).unwrap().add_api_key(&key).unwrap();
         let reopened = SqliteStore::open(&path).unwrap();
         reopened.add_api_key(&key).unwrap();
-        assert_eq!(reopened.api_keys().unwrap(), [key]);
+        assert_eq!(reopened.api_keys().unwrap(), [key.clone()]);
+        assert_eq!(key.last4, "1234");
+        assert!(reopened.rename_api_key("id1", "agents").unwrap());
+        assert!(reopened.delete_api_key("id1").unwrap());
+        assert!(!reopened.delete_api_key("id1").unwrap());
+    }
+
+    #[test]
+    fn plain_text_api_keys_of_an_older_store_are_hashed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dogwatch.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE api_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+                 INSERT INTO api_keys VALUES ('0123456789abcdef0123456789abcdef', 'generated', 5);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let keys = store.api_keys().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].hash, crate::auth::key_hash("0123456789abcdef0123456789abcdef"));
+        assert_eq!((keys[0].last4.as_str(), keys[0].name.as_str()), ("cdef", "generated"));
+        let plain: Option<String> = store
+            .conn()
+            .query_row("SELECT name FROM sqlite_master WHERE name = 'api_keys'", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(plain, None, "the plain-text table is gone");
+    }
+
+    #[test]
+    fn users_have_unique_names_roles_and_app_keys() {
+        let (_dir, store) = store();
+        let new = |name: &str, role| NewUser {
+            name: name.into(),
+            role,
+            password_hash: "h".into(),
+        };
+        let admin = store.create_user(&new("admin", Role::Admin), 1).unwrap();
+        assert!(matches!(
+            store.create_user(&new("ADMIN", Role::ReadOnly), 2),
+            Err(StoreError::UserExists { .. })
+        ));
+        let changed = store
+            .update_user(
+                admin.id,
+                &UserChange {
+                    role: Some(Role::Standard),
+                    disabled: Some(true),
+                    ..UserChange::default()
+                },
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((changed.role, changed.disabled, changed.password_hash.as_str()), (Role::Standard, true, "h"));
+        store
+            .add_app_key(&AppKey {
+                id: "a1".into(),
+                name: "ci".into(),
+                hash: "x".into(),
+                last4: "abcd".into(),
+                user_id: admin.id,
+                created_at_ms: 3,
+            })
+            .unwrap();
+        assert_eq!(store.app_keys().unwrap()[0].user_id, admin.id);
+        assert!(store.delete_app_key("a1").unwrap());
+        assert!(store.update_user(999, &UserChange::default()).unwrap().is_none());
     }
 }

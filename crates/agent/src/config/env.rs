@@ -46,6 +46,7 @@ impl Environment {
 /// Names Datadog binds to a key in addition to the automatic `DD_<KEY>`, in priority order.
 pub(crate) const ALIASES: &[(&str, &[&str])] = &[
     ("dd_url", &["DD_DD_URL", "DD_URL"]),
+    ("app_key", &["DD_APP_KEY", "DD_APPLICATION_KEY"]),
     ("apm_config.enabled", &["DD_APM_ENABLED"]),
     (
         "apm_config.receiver_port",

@@ -1,27 +1,53 @@
-//! `dogwatch api-key`: prints the API keys of the server in a data directory.
+//! `dogwatch api-key [list|create]`: the API keys of the server in a data directory. Keys are
+//! stored hashed, so a key is shown whole only when it is created.
 
-use anyhow::{Result, bail};
-use dogwatch_store::{SqliteStore, Store};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use dogwatch_server::auth::admin;
+use dogwatch_store::Store;
 
 use crate::DataDirArgs;
-use crate::support;
+use crate::commands::users::open_store;
 
-/// Prints each key with where it came from.
-pub fn run(args: DataDirArgs) -> Result<()> {
-    let data_dir = support::data_dir(&args)?;
-    let path = support::store_path(&data_dir);
-    if !path.exists() {
-        bail!(
-            "no dogwatch server data in {} (start `dogwatch up` or `dogwatch server` with this --data-dir first)",
-            data_dir.display()
-        );
-    }
-    let keys = SqliteStore::open(&path)?.api_keys()?;
-    if keys.is_empty() {
-        bail!("the server in {} has no API key yet", data_dir.display());
-    }
-    for key in keys {
-        println!("{}\t{}", key.key, key.name);
+/// Arguments of `dogwatch api-key`.
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    #[command(subcommand)]
+    action: Option<ApiKeyAction>,
+    /// The server's data directory [default: the per-user data directory].
+    #[arg(long, value_name = "DIR", env = "DOGWATCH_DATA_DIR", global = true)]
+    data_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyAction {
+    /// List the keys: id, name, last four characters (the default).
+    List,
+    /// Create a key and print it on stdout (shown this once).
+    Create {
+        /// The key's name.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// Runs `dogwatch api-key`.
+pub fn run(args: ApiKeyArgs) -> Result<()> {
+    let store = open_store(&DataDirArgs { data_dir: args.data_dir.clone() })?;
+    match args.action.unwrap_or(ApiKeyAction::List) {
+        ApiKeyAction::List => {
+            let keys = store.api_keys()?;
+            if keys.is_empty() {
+                println!("(no API key yet: `dogwatch api-key create` makes one)");
+            }
+            for key in keys {
+                println!("{}\t{}\t…{}", key.id, key.name, key.last4);
+            }
+        }
+        ApiKeyAction::Create { name } => {
+            let (key, _) = admin::create_api_key(&store, &name).context("cannot store the new API key")?;
+            println!("{key}");
+        }
     }
     Ok(())
 }

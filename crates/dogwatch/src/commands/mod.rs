@@ -9,3 +9,4 @@ pub mod ps;
 pub mod server;
 pub mod status;
 pub mod up;
+pub mod users;

@@ -42,9 +42,17 @@ pub fn run(args: PsArgs) -> Result<()> {
         ),
     };
     let url = format!("{base}{path}");
+    let (api_key, app_key) = keys(&args)?;
     let body: Value = support::runtime()?.block_on(async {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-        let response = client.get(&url).query(&params).send().await.with_context(|| {
+        let response = client
+            .get(&url)
+            .query(&params)
+            .header("DD-API-KEY", &api_key)
+            .header("DD-APPLICATION-KEY", &app_key)
+            .send()
+            .await
+            .with_context(|| {
             format!(
                 "cannot reach the dogwatch server at {base} (--server): is `dogwatch up` or `dogwatch server` running?"
             )
@@ -192,4 +200,20 @@ fn print_footer(body: &Value) {
             stale["hostname"].as_str().unwrap_or("?")
         );
     }
+}
+
+/// The API and application keys to send: --api-key/--app-key (DD_API_KEY, DD_APP_KEY), else
+/// `api_key`/`app_key` from the agent's configuration.
+fn keys(args: &PsArgs) -> Result<(String, String)> {
+    let env = dogwatch_agent::config::Environment::from_process();
+    let loaded = support::load_config(&crate::ConfigFileArgs { config: None }, &env)?;
+    let api = args.api_key.clone().unwrap_or(loaded.config.api_key);
+    let app = args.app_key.clone().unwrap_or(loaded.config.app_key);
+    if api.is_empty() || app.is_empty() {
+        bail!(
+            "reading from the server needs an API key and an application key: set DD_API_KEY and DD_APP_KEY \
+             (`dogwatch api-key create` and `dogwatch app-key create` on the server make them), or pass --api-key and --app-key"
+        );
+    }
+    Ok((api, app))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use dogwatch_search::Query;
 use dogwatch_store::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
 use serde_json::{Value, json};
@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 use super::search::{SpanMatcher, narrow_scan};
 use super::sketch::MergedSketch;
 use crate::AppState;
-use crate::api::read_store;
-use crate::error::ApiError;
-use crate::keys::now_ms;
-use crate::process_api::Params;
+use crate::http::read_store;
+use crate::http::error::ApiError;
+use crate::now_ms;
+use crate::http::params::Params;
+use crate::http::{Access, Route};
 
 /// The window when `from` is not given: 15 minutes.
 const DEFAULT_WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -30,14 +31,15 @@ const SCAN_BATCH: usize = 2_000;
 const MAX_POINTS: i64 = 120;
 
 /// The APM routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/ui/apm/services", get(services))
-        .route("/api/ui/apm/services/{service}", get(service))
-        .route("/api/ui/apm/series", get(series))
-        .route("/api/ui/apm/spans", get(ui_spans))
-        .route("/api/ui/apm/traces/{trace_id}", get(trace))
-        .route("/api/v2/spans/events", get(spans_events))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/ui/apm/services", Access::Read, get(services)),
+        Route::get("/api/ui/apm/services/{service}", Access::Read, get(service)),
+        Route::get("/api/ui/apm/series", Access::Read, get(series)),
+        Route::get("/api/ui/apm/spans", Access::Read, get(ui_spans)),
+        Route::get("/api/ui/apm/traces/{trace_id}", Access::Read, get(trace)),
+        Route::get("/api/v2/spans/events", Access::Read, get(spans_events)),
+    ]
 }
 
 /// A `[from, to)` window in ms, from `from`/`to` (or Datadog's `filter[from]`/`filter[to]`).

@@ -16,13 +16,12 @@ use dogwatch_store::{Records, SpanRow, StatsRow};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::error::ApiError;
-use crate::intake::{ApiKeyAuth, body_bytes, store};
+use crate::http::error::ApiError;
+use crate::http::intake::{body_bytes, store};
 
 /// `POST /api/v0.2/traces`.
 pub async fn traces(
     State(state): State<Arc<AppState>>,
-    _auth: ApiKeyAuth,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -35,7 +34,6 @@ pub async fn traces(
 /// `POST /api/v0.2/stats`.
 pub async fn stats(
     State(state): State<Arc<AppState>>,
-    _auth: ApiKeyAuth,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

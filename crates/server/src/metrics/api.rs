@@ -6,17 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::Json;
 use dogwatch_store::{EventQuery, MetricNameQuery, StoredEvent};
 use serde_json::{Value, json};
 
 use super::query;
 use crate::AppState;
-use crate::api::read_store;
-use crate::error::ApiError;
-use crate::keys::now_ms;
-use crate::process_api::Params;
+use crate::http::read_store;
+use crate::http::error::ApiError;
+use crate::now_ms;
+use crate::http::params::Params;
+use crate::http::{Access, Route};
+use dogwatch_model::endpoints;
 
 /// The longest window `/api/v1/query` reads.
 const MAX_QUERY_RANGE_S: i64 = 31 * 86_400;
@@ -24,17 +26,22 @@ const MAX_QUERY_RANGE_S: i64 = 31 * 86_400;
 const MAX_TAG_VALUES: usize = 100;
 
 /// The metric, event and service check routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/query", get(query_route))
-        .route("/api/v1/metrics", get(active_metrics))
-        .route("/api/v1/search", get(search))
-        .route("/api/v2/metrics/{metric}/all-tags", get(all_tags))
-        .route("/api/ui/metrics", get(ui_metrics))
-        .route("/api/ui/metrics/{metric}", get(ui_metric))
-        .route("/api/v1/events", get(events))
-        .route("/api/v1/events/{id}", get(event))
-        .route("/api/ui/service_checks", get(service_checks))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/v1/query", Access::Read, get(query_route)),
+        Route::get("/api/v1/metrics", Access::Read, get(active_metrics)),
+        Route::get("/api/v1/search", Access::Read, get(search)),
+        Route::get("/api/v2/metrics/{metric}/all-tags", Access::Read, get(all_tags)),
+        Route::get("/api/ui/metrics", Access::Read, get(ui_metrics)),
+        Route::get("/api/ui/metrics/{metric}", Access::Read, get(ui_metric)),
+        Route::get("/api/v1/events", Access::Read, get(events)),
+        Route::get("/api/v1/events/{id}", Access::Read, get(event)),
+        Route::get("/api/ui/service_checks", Access::Read, get(service_checks)),
+        Route::intake(endpoints::SERIES_V1, post(super::intake::series)),
+        Route::intake(endpoints::CHECK_RUN_V1, post(super::intake::check_run)),
+        Route::intake(endpoints::SKETCHES, post(super::intake::sketches)),
+        Route::intake(endpoints::EVENTS_V1, post(super::intake::events)),
+    ]
 }
 
 /// A time parameter in Unix seconds: a whole number below 10^11 is seconds (Datadog's v1

@@ -1,4 +1,5 @@
-//! Intake of distribution sketches (`/api/beta/sketches`) and events (`/api/v1/events`).
+//! Intake of series (`/api/v1/series`), service check runs (`/api/v1/check_run`), distribution
+//! sketches (`/api/beta/sketches`) and events (`/api/v1/events`).
 
 use std::sync::Arc;
 
@@ -7,21 +8,20 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use dogwatch_model::{Event, SketchPayload};
+use dogwatch_model::{CheckRun, Event, SeriesPayload, SketchPayload};
 use dogwatch_store::{Records, SketchSeries};
 use prost::Message;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::ApiError;
-use crate::intake::{ApiKeyAuth, body_bytes, parse, store};
-use crate::keys::now_ms;
+use crate::http::error::ApiError;
+use crate::http::intake::{body_bytes, parse, store};
+use crate::now_ms;
 
 /// `POST /api/beta/sketches`: a `SketchPayload` protobuf; each point is stored as its encoded
 /// `Dogsketch`.
 pub async fn sketches(
     State(state): State<Arc<AppState>>,
-    _auth: ApiKeyAuth,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -55,7 +55,6 @@ pub async fn sketches(
 /// or an array of them (what the agent sends).
 pub async fn events(
     State(state): State<Arc<AppState>>,
-    _auth: ApiKeyAuth,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -70,7 +69,7 @@ pub async fn events(
     }
     let mut event: Event = parse(&body, "event")?;
     check_event(&mut event).map_err(ApiError::bad_request)?;
-    let stored = crate::api::on_store(&state, move |store| store.add_event(&event, now_ms()))
+    let stored = crate::http::on_store(&state, move |store| store.add_event(&event, now_ms()))
         .await?
         .map_err(|e| ApiError::internal(format!("could not store the event: {e}")))?;
     let event = super::api::event_json(&stored);
@@ -84,3 +83,40 @@ fn check_event(event: &mut Event) -> Result<(), String> {
     event.truncate_to_limits();
     Ok(())
 }
+
+/// `POST /api/v1/series`: Datadog's v1 series JSON.
+pub async fn series(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let payload: SeriesPayload = parse(&body_bytes(body)?, "series")?;
+    for (i, s) in payload.series.iter().enumerate() {
+        if s.metric.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("series[{i}] has an empty metric name")));
+        }
+        if let Some((ts, v)) = s.points.iter().find(|(ts, v)| !ts.is_finite() || !v.is_finite()) {
+            return Err(ApiError::bad_request(format!(
+                "series[{i}] ({}) has a point that is not a finite number: [{ts}, {v}]",
+                s.metric
+            )));
+        }
+    }
+    store(&state, &headers, Records::Series(payload.series)).await
+}
+
+/// `POST /api/v1/check_run`: service check runs.
+pub async fn check_run(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let runs: Vec<CheckRun> = parse(&body_bytes(body)?, "check_run")?;
+    if let Some(i) = runs.iter().position(|r| r.check.trim().is_empty()) {
+        return Err(ApiError::bad_request(format!(
+            "check run [{i}] has an empty check name"
+        )));
+    }
+    store(&state, &headers, Records::CheckRuns(runs)).await
+}
+

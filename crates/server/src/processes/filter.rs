@@ -12,7 +12,7 @@ use dogwatch_search::{Bound, CmpOp, Matcher, ParseError, Pattern, Query, Text, r
 
 use super::fields::Field;
 use super::index::{FIELD_SEPARATOR, ProcessIndex};
-use crate::live::Snapshot;
+use crate::processes::live::Snapshot;
 
 /// The shortest free-text term the process search accepts.
 pub const MIN_TERM_CHARS: usize = 2;

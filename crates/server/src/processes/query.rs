@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::fields::{Field, SortValue, round2};
 use super::filter::ProcessFilter;
 use super::parallel;
-use crate::live::{LiveProcesses, Snapshot};
+use crate::processes::live::{LiveProcesses, Snapshot};
 
 /// The facets listed first and in this order (Datadog's Live Processes facet panel); other
 /// tag keys follow alphabetically.

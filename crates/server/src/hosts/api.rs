@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use dogwatch_store::HostRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::error::ApiError;
-use crate::keys::now_ms;
-use crate::live::LiveHostSummary;
+use crate::http::error::ApiError;
+use crate::http::{Access, Route, read_store};
+use dogwatch_model::endpoints;
+use crate::now_ms;
+use crate::processes::live::LiveHostSummary;
 
 /// A host whose agent has sent nothing for this long is shown as stale: its agent sends a
 /// heartbeat (`datadog.agent.up`) every 15 s, so this is several missed beats.
@@ -31,34 +33,13 @@ pub struct HostView {
 }
 
 /// The `/api/ui/` routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/ui/hosts", get(hosts))
-        .route("/api/ui/processes/watch", post(watch))
-        .route("/api/ui/processes/snapshot", get(snapshot))
-}
-
-/// Runs a store operation on the blocking pool. The outer error is the task failing; the
-/// inner one is the store's, for the caller to turn into an answer.
-pub(crate) async fn on_store<T: Send + 'static>(
-    state: &AppState,
-    op: impl FnOnce(&dyn dogwatch_store::Store) -> Result<T, dogwatch_store::StoreError> + Send + 'static,
-) -> Result<Result<T, dogwatch_store::StoreError>, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || op(store.as_ref()))
-        .await
-        .map_err(|e| ApiError::internal(format!("the store task failed: {e}")))
-}
-
-/// Runs a store read on the blocking pool; `what` names it in the error.
-pub(crate) async fn read_store<T: Send + 'static>(
-    state: &AppState,
-    what: &str,
-    read: impl FnOnce(&dyn dogwatch_store::Store) -> Result<T, dogwatch_store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    on_store(state, read)
-        .await?
-        .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/ui/hosts", Access::Read, get(hosts)),
+        Route::post("/api/ui/processes/watch", Access::Read, post(watch)),
+        Route::get("/api/ui/processes/snapshot", Access::Read, get(snapshot)),
+        Route::intake(endpoints::HOST_METADATA, post(super::intake::host_metadata)),
+    ]
 }
 
 /// Every known host with its staleness.

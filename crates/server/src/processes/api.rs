@@ -11,18 +11,19 @@ use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use dogwatch_model::ProcessRecord;
 use dogwatch_model::time::iso8601_ms;
 use dogwatch_store::{ProcessKey, ProcessSampleQuery, SeenProcess, SeenProcessQuery};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::read_store;
-use crate::error::ApiError;
-use crate::intake::ApiKeyAuth;
-use crate::keys::now_ms;
-use crate::live::Snapshot;
+use crate::http::read_store;
+use crate::http::error::ApiError;
+use crate::http::params::Params;
+use crate::http::{Access, Route};
+use crate::now_ms;
+use crate::processes::live::Snapshot;
 use crate::processes::fields::command_line;
 use crate::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest, Selection};
 use crate::processes::{Field, LiveView, ProcessFilter};
@@ -40,67 +41,27 @@ pub const DEFAULT_DETAIL_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// Points per history series at most, unless `points` says otherwise.
 pub const DEFAULT_HISTORY_POINTS: usize = 360;
 
-/// The process API routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v2/processes", get(list_v2))
-        .route("/api/ui/processes", get(list))
-        .route("/api/ui/processes/facets", get(facets))
-        .route("/api/ui/processes/groups", get(groups))
-        .route("/api/ui/processes/scatter", get(scatter))
-        .route("/api/ui/processes/detail", get(detail))
+/// The process API routes; all read.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/v2/processes", Access::Read, get(list_v2)),
+        Route::get("/api/ui/processes", Access::Read, get(list)),
+        Route::get("/api/ui/processes/facets", Access::Read, get(facets)),
+        Route::get("/api/ui/processes/groups", Access::Read, get(groups)),
+        Route::get("/api/ui/processes/scatter", Access::Read, get(scatter)),
+        Route::get("/api/ui/processes/detail", Access::Read, get(detail)),
+    ]
 }
 
-/// A request's query string, decoded.
-/// A request's query string as name → value (the last of repeated names wins).
-pub(crate) struct Params(HashMap<String, String>);
-
-impl Params {
-    /// Decodes a raw query string.
-    pub(crate) fn parse(raw: Option<String>) -> Result<Params, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("the query string cannot be decoded: {e}")))?;
-        Ok(Params(pairs.into_iter().collect()))
-    }
-
-    /// The value of `name`, if given.
-    pub(crate) fn text(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// `name` as a number (`default` when absent), at most `max`.
-    pub(crate) fn number<T>(&self, name: &str, default: T, max: Option<T>) -> Result<T, ApiError>
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let Some(text) = self.text(name).filter(|t| !t.is_empty()) else {
-            return Ok(default);
-        };
-        let value: T = text
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("`{name}` must be a whole number, got {text:?}")))?;
-        if let Some(max) = max
-            && value > max
-        {
-            return Err(ApiError::bad_request(format!(
-                "`{name}` is {value}; the most allowed is {max}"
-            )));
-        }
-        Ok(value)
-    }
-
-    /// A comma-separated parameter's non-empty, trimmed items.
-    pub(crate) fn list(&self, name: &str) -> Option<Vec<String>> {
-        self.text(name).map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-    }
-
+/// What the process routes read from a query string beyond [`Params`]' generic values.
+trait ProcessParams {
     /// The search query (`query`, or Datadog's `search`), parsed.
+    fn filter(&self, name: &str) -> Result<ProcessFilter, ApiError>;
+    /// A field parameter, checked by `allowed`.
+    fn field(&self, name: &str, default: Field, allowed: fn(Field) -> bool, what: &str) -> Result<Field, ApiError>;
+}
+
+impl ProcessParams for Params {
     fn filter(&self, name: &str) -> Result<ProcessFilter, ApiError> {
         match self.text(name) {
             None => Ok(ProcessFilter::all()),
@@ -486,12 +447,7 @@ fn parse_cursor(cursor: &str) -> Result<(String, i32, i64), ApiError> {
 /// Datadog's public process list. Processes seen in the window (default the last 15
 /// minutes): those running now on fresh hosts and, from history, those that ran in it.
 /// Ordered by host, pid and start; `meta.page.after` is the cursor to the next page.
-async fn list_v2(
-    auth: Result<ApiKeyAuth, ApiError>,
-    State(state): State<Arc<AppState>>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    auth?;
+async fn list_v2(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let tags = params.list("tags").unwrap_or_default();
     let filter = params.filter("search")?.and_tags(tags.iter().map(String::as_str));
@@ -636,7 +592,7 @@ fn group_as_snapshots(past: Vec<Found>) -> Vec<Arc<Snapshot>> {
                 agent_version: String::new(),
                 tags: Vec::new(),
             };
-            let run = crate::live::RunInfo {
+            let run = crate::processes::live::RunInfo {
                 run_id: 0,
                 collected_at_ms: seen_ms,
                 received_at_ms: seen_ms,

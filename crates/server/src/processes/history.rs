@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use dogwatch_store::{ProcessHistoryBatch, Store};
 
-use crate::live::Snapshot;
+use crate::processes::live::Snapshot;
 
 /// The shortest time between two recorded runs of one host: the agent's standard interval.
 pub const HISTORY_STEP_MS: i64 = 10_000;

@@ -11,8 +11,8 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
+use axum::routing::{delete, get, post, put};
 use bytes::Bytes;
 use dogwatch_store::{NewSavedView, SavedView, SavedViewChange, Store, StoreError};
 use serde::de::DeserializeOwned;
@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::api::{on_store, read_store};
-use crate::error::ApiError;
-use crate::keys::now_ms;
+use crate::http::{on_store, read_store};
+use crate::http::error::ApiError;
+use crate::http::{Access, Route};
+use crate::now_ms;
 
 /// The longest view name, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -32,11 +33,21 @@ pub const MAX_PAGE_CHARS: usize = 50;
 pub const MAX_VIEW_BYTES: usize = 64 * 1024;
 
 /// The saved view routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/ui/views", get(list).post(create))
-        .route("/api/ui/views/{id}", put(update).delete(remove))
-        .layer(DefaultBodyLimit::max(MAX_VIEW_BYTES))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/ui/views", Access::Read, get(list)),
+        Route::post(
+            "/api/ui/views",
+            Access::Write,
+            post(create).layer(DefaultBodyLimit::max(MAX_VIEW_BYTES)),
+        ),
+        Route::put(
+            "/api/ui/views/{id}",
+            Access::Write,
+            put(update).layer(DefaultBodyLimit::max(MAX_VIEW_BYTES)),
+        ),
+        Route::delete("/api/ui/views/{id}", Access::Write, delete(remove)),
+    ]
 }
 
 /// The query of `GET /api/ui/views`.
