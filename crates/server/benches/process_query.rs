@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dogwatch_model::{HostInfo, ProcessRecord};
-use dogwatch_server::live::{RunInfo, Snapshot};
+use dogwatch_server::processes::live::{RunInfo, Snapshot};
 use dogwatch_server::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest};
 use dogwatch_server::processes::{Field, LiveView, ProcessFilter};
 

@@ -80,6 +80,24 @@ pub struct AppState {
     pub history: history::ProcessHistory,
 }
 
+impl AppState {
+    /// The state of a server over `store`, accepting the store's API keys and, while it runs,
+    /// `keys` too.
+    pub fn new(store: Arc<dyn Store>, settings: ServerSettings, keys: &[String]) -> Result<Arc<AppState>, ServerError> {
+        let auth = auth::AuthState::load(store.clone(), auth::sessions::DEFAULT_IDLE)?;
+        for key in keys {
+            auth.accept_api_key(key);
+        }
+        Ok(Arc::new(AppState {
+            store,
+            auth: Arc::new(auth),
+            settings,
+            live: live::LiveProcesses::default(),
+            history: history::ProcessHistory::default(),
+        }))
+    }
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -128,17 +146,7 @@ impl Server {
                 addr: settings.listen,
                 source,
             })?;
-        let auth = auth::AuthState::load(store.clone(), auth::sessions::DEFAULT_IDLE)?;
-        for key in &keys {
-            auth.accept_api_key(key);
-        }
-        let state = Arc::new(AppState {
-            store,
-            auth: Arc::new(auth),
-            settings,
-            live: live::LiveProcesses::default(),
-            history: history::ProcessHistory::default(),
-        });
+        let state = AppState::new(store, settings, &keys)?;
         Ok(Server { listener, tls, state })
     }
 

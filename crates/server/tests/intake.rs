@@ -234,7 +234,9 @@ async fn host_metadata_shows_up_in_the_hosts_api_and_the_overview_page() {
             .0,
         202
     );
-    let hosts: Value = reqwest::get(format!("{}/api/ui/hosts", s.base))
+    let hosts: Value = common::client()
+        .get(format!("{}/api/ui/hosts", s.base))
+        .send()
         .await
         .unwrap()
         .json()
@@ -242,7 +244,9 @@ async fn host_metadata_shows_up_in_the_hosts_api_and_the_overview_page() {
         .unwrap();
     assert_eq!(hosts["hosts"][0]["hostname"], "web-1");
     assert_eq!(hosts["hosts"][0]["stale"], false);
-    let page = reqwest::get(format!("{}/overview", s.base))
+    let page = common::client()
+        .get(format!("{}/overview", s.base))
+        .send()
         .await
         .unwrap()
         .text()
@@ -276,7 +280,9 @@ fn process_chunk(run_id: u64, chunk_index: u32, chunk_count: u32, pids: &[i32]) 
 }
 
 async fn snapshot_pids(base: &str) -> Option<Vec<i64>> {
-    let response = reqwest::get(format!("{base}/api/ui/processes/snapshot?host=web-1"))
+    let response = common::client()
+        .get(format!("{base}/api/ui/processes/snapshot?host=web-1"))
+        .send()
         .await
         .unwrap();
     if response.status() == 404 {
@@ -348,7 +354,7 @@ async fn process_chunks_become_the_hosts_snapshot_and_the_answer_says_who_watche
     assert_eq!(snapshot_pids(&server.base).await, Some(vec![10, 11, 12]));
 
     // Someone watches web-1: the next answer asks its agent for real time.
-    let watch = reqwest::Client::new()
+    let watch = common::client()
         .post(format!("{}/api/ui/processes/watch", server.base))
         .body(r#"{"hosts":["web-1"]}"#)
         .send()

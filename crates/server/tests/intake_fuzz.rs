@@ -1,7 +1,7 @@
 //! Property test: no request body, however malformed or wrongly compressed, makes an
 //! intake endpoint fail on the server's side or panic. Each answer is one a client can act on.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -56,7 +56,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
-        let state = Arc::new(AppState { store, keys: RwLock::new(vec![KEY.into()]), settings: ServerSettings::default(), live: Default::default(), history: Default::default() });
+        let state = AppState::new(store, ServerSettings::default(), &[KEY.into()]).unwrap();
         let encoding = ENCODINGS[encoding];
         let body = match (encoding, compress) {
             (Some("zstd"), true) => zstd::bulk::compress(&body, 1).unwrap(),

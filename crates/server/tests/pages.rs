@@ -10,7 +10,7 @@ use dogwatch_server::ui;
 async fn every_page_path_answers_with_the_ui_or_the_overview() {
     let server = common::start(dogwatch_server::DEFAULT_MAX_BODY_BYTES).await;
     let base = &server.base;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let mut script = None;
     for path in ["/", "/processes", "/hosts"] {
         let r = client.get(format!("{base}{path}")).send().await.unwrap();

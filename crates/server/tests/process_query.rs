@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use dogwatch_model::{HostInfo, ProcessRecord};
-use dogwatch_server::live::{RunInfo, Snapshot};
+use dogwatch_server::processes::live::{RunInfo, Snapshot};
 use dogwatch_server::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest};
 use dogwatch_server::processes::{Field, LiveView, ProcessFilter};
 use serde_json::json;

@@ -38,13 +38,7 @@ async fn send(client: &reqwest::Client, method: Method, url: String, body: Optio
 
 impl Running {
     async fn get(&self, path: &str) -> Answer {
-        send(
-            &reqwest::Client::new(),
-            Method::GET,
-            format!("{}{path}", self.base),
-            None,
-        )
-        .await
+        send(&common::client(), Method::GET, format!("{}{path}", self.base), None).await
     }
 
     async fn post(&self, body: &Value) -> Answer {
@@ -53,18 +47,18 @@ impl Running {
 
     async fn post_raw(&self, body: Vec<u8>) -> Answer {
         let url = format!("{}/api/ui/views", self.base);
-        send(&reqwest::Client::new(), Method::POST, url, Some(body)).await
+        send(&common::client(), Method::POST, url, Some(body)).await
     }
 
     async fn put(&self, id: impl std::fmt::Display, body: &Value) -> Answer {
         let url = format!("{}/api/ui/views/{id}", self.base);
         let body = serde_json::to_vec(body).unwrap();
-        send(&reqwest::Client::new(), Method::PUT, url, Some(body)).await
+        send(&common::client(), Method::PUT, url, Some(body)).await
     }
 
     async fn delete(&self, id: impl std::fmt::Display) -> Answer {
         let url = format!("{}/api/ui/views/{id}", self.base);
-        send(&reqwest::Client::new(), Method::DELETE, url, None).await
+        send(&common::client(), Method::DELETE, url, None).await
     }
 
     /// Creates a view that must be accepted; returns it.
@@ -130,7 +124,7 @@ async fn a_view_goes_through_create_list_rename_replace_and_delete() {
     );
 
     // Another client (another user's browser) sees it, on its page and among all.
-    let other = reqwest::Client::new();
+    let other = common::client();
     let listed = send(
         &other,
         Method::GET,

@@ -11,9 +11,9 @@ use crate::metrics::{
     CheckSummary, EventQuery, MetricContext, MetricNameQuery, MetricSummary, SketchPoint, StoredEvent,
 };
 use crate::{
-    ApiKey, AppKey, Applied, NewUser, User, UserChange, CheckRunQuery, HostRecord, IntakeBatch, NewSavedView, ProcessHistoryBatch, ProcessKey,
-    ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange, SeenProcess, SeenProcessQuery, SpanCursor,
-    SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError, StoredCheckRun,
+    ApiKey, AppKey, Applied, CheckRunQuery, HostRecord, IntakeBatch, NewSavedView, NewUser, ProcessHistoryBatch,
+    ProcessKey, ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange, SeenProcess, SeenProcessQuery,
+    SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError, StoredCheckRun, User, UserChange,
 };
 use crate::{sqlite_apm, sqlite_auth, sqlite_metrics};
 
@@ -898,7 +898,9 @@ mod tests {
         assert_eq!((keys[0].last4.as_str(), keys[0].name.as_str()), ("cdef", "generated"));
         let plain: Option<String> = store
             .conn()
-            .query_row("SELECT name FROM sqlite_master WHERE name = 'api_keys'", [], |r| r.get(0))
+            .query_row("SELECT name FROM sqlite_master WHERE name = 'api_keys'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .unwrap();
         assert_eq!(plain, None, "the plain-text table is gone");
@@ -928,7 +930,10 @@ mod tests {
             )
             .unwrap()
             .unwrap();
-        assert_eq!((changed.role, changed.disabled, changed.password_hash.as_str()), (Role::Standard, true, "h"));
+        assert_eq!(
+            (changed.role, changed.disabled, changed.password_hash.as_str()),
+            (Role::Standard, true, "h")
+        );
         store
             .add_app_key(&AppKey {
                 id: "a1".into(),

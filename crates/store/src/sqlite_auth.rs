@@ -112,14 +112,18 @@ pub fn update_user(conn: &Connection, id: i64, change: &UserChange) -> Result<Op
         conn.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
     }
     if let Some(disabled) = change.disabled {
-        conn.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled as i64])?;
+        conn.execute(
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![id, disabled as i64],
+        )?;
     }
     user(conn, id)
 }
 
 pub fn api_keys(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, name, hash, last4, created_at_ms FROM api_keys_hashed ORDER BY created_at_ms, id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, hash, last4, created_at_ms FROM api_keys_hashed ORDER BY created_at_ms, id",
+    )?;
     let keys = stmt
         .query_map([], |r| {
             Ok(ApiKey {
@@ -144,7 +148,10 @@ pub fn add_api_key(conn: &Connection, key: &ApiKey) -> Result<(), StoreError> {
 }
 
 pub fn rename_key(conn: &Connection, table: &str, id: &str, name: &str) -> Result<bool, StoreError> {
-    Ok(conn.execute(&format!("UPDATE {table} SET name = ?2 WHERE id = ?1"), params![id, name])? > 0)
+    Ok(conn.execute(
+        &format!("UPDATE {table} SET name = ?2 WHERE id = ?1"),
+        params![id, name],
+    )? > 0)
 }
 
 pub fn delete_key(conn: &Connection, table: &str, id: &str) -> Result<bool, StoreError> {

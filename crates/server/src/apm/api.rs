@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::Json;
 use dogwatch_search::Query;
 use dogwatch_store::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
 use serde_json::{Value, json};
@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 use super::search::{SpanMatcher, narrow_scan};
 use super::sketch::MergedSketch;
 use crate::AppState;
-use crate::http::read_store;
 use crate::http::error::ApiError;
-use crate::now_ms;
 use crate::http::params::Params;
+use crate::http::read_store;
 use crate::http::{Access, Route};
+use crate::now_ms;
 
 /// The window when `from` is not given: 15 minutes.
 const DEFAULT_WINDOW_MS: i64 = 15 * 60 * 1000;

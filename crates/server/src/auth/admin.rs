@@ -104,7 +104,11 @@ pub fn ensure_first_admin(store: &dyn Store) -> Result<Option<User>, StoreError>
 
 /// Creates a user with `password` (hashed with argon2id; empty: none, sign-in only by link).
 pub fn create_user(store: &dyn Store, name: &str, role: Role, password: &str) -> Result<User, StoreError> {
-    let password_hash = if password.is_empty() { String::new() } else { hash_password(password) };
+    let password_hash = if password.is_empty() {
+        String::new()
+    } else {
+        hash_password(password)
+    };
     store.create_user(
         &NewUser {
             name: name.to_string(),
@@ -152,9 +156,15 @@ mod tests {
         let key = first.key.clone().unwrap();
         assert_eq!(key.len(), 32);
         let again = ensure_api_key(&store, None).unwrap();
-        assert_eq!((again.key, again.origin, again.last4.as_str()), (None, KeyOrigin::Stored, &key[28..]));
+        assert_eq!(
+            (again.key, again.origin, again.last4.as_str()),
+            (None, KeyOrigin::Stored, &key[28..])
+        );
         let env = ensure_api_key(&store, Some(" fromenv ")).unwrap();
-        assert_eq!((env.key.as_deref(), env.origin), (Some("fromenv"), KeyOrigin::Environment));
+        assert_eq!(
+            (env.key.as_deref(), env.origin),
+            (Some("fromenv"), KeyOrigin::Environment)
+        );
         assert_eq!(store.api_keys().unwrap().len(), 1, "DD_API_KEY is not stored");
         assert_ne!(store.api_keys().unwrap()[0].hash, key, "only the hash is stored");
     }

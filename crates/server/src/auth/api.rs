@@ -51,13 +51,41 @@ pub fn routes() -> Vec<Route> {
         Route::delete("/api/v2/api_keys/{id}", Access::Admin, delete(delete_api_key)),
         Route::get("/api/v2/application_keys", Access::Admin, get(list_all_app_keys)),
         Route::get("/api/v2/application_keys/{id}", Access::Admin, get(get_any_app_key)),
-        Route::patch("/api/v2/application_keys/{id}", Access::Admin, patch(rename_any_app_key)),
-        Route::delete("/api/v2/application_keys/{id}", Access::Admin, delete(delete_any_app_key)),
-        Route::get("/api/v2/current_user/application_keys", Access::Read, get(list_own_app_keys)),
-        Route::post("/api/v2/current_user/application_keys", Access::Read, post(create_own_app_key)),
-        Route::get("/api/v2/current_user/application_keys/{id}", Access::Read, get(get_own_app_key)),
-        Route::patch("/api/v2/current_user/application_keys/{id}", Access::Read, patch(rename_own_app_key)),
-        Route::delete("/api/v2/current_user/application_keys/{id}", Access::Read, delete(delete_own_app_key)),
+        Route::patch(
+            "/api/v2/application_keys/{id}",
+            Access::Admin,
+            patch(rename_any_app_key),
+        ),
+        Route::delete(
+            "/api/v2/application_keys/{id}",
+            Access::Admin,
+            delete(delete_any_app_key),
+        ),
+        Route::get(
+            "/api/v2/current_user/application_keys",
+            Access::Read,
+            get(list_own_app_keys),
+        ),
+        Route::post(
+            "/api/v2/current_user/application_keys",
+            Access::Read,
+            post(create_own_app_key),
+        ),
+        Route::get(
+            "/api/v2/current_user/application_keys/{id}",
+            Access::Read,
+            get(get_own_app_key),
+        ),
+        Route::patch(
+            "/api/v2/current_user/application_keys/{id}",
+            Access::Read,
+            patch(rename_own_app_key),
+        ),
+        Route::delete(
+            "/api/v2/current_user/application_keys/{id}",
+            Access::Read,
+            delete(delete_own_app_key),
+        ),
     ]
 }
 
@@ -94,8 +122,10 @@ fn user_json(p: &Principal) -> Value {
 fn session_cookie(state: &AppState, token: &str, max_age: Option<u64>) -> HeaderValue {
     let secure = if state.settings.tls.is_some() { "; Secure" } else { "" };
     let age = max_age.map_or(String::new(), |s| format!("; Max-Age={s}"));
-    HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"))
-        .expect("a hex token makes a valid header")
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"
+    ))
+    .expect("a hex token makes a valid header")
 }
 
 #[derive(Deserialize)]
@@ -124,7 +154,9 @@ async fn login(
     }
     let auth = state.auth.clone();
     let name = request.username.clone();
-    let found = on_store(&state, move |_| auth.find_user(&name)).await?.map_err(store_error)?;
+    let found = on_store(&state, move |_| auth.find_user(&name))
+        .await?
+        .map_err(store_error)?;
     let password = request.password;
     let user = tokio::task::spawn_blocking(move || {
         let hash = found.as_ref().map_or("", |u| u.password_hash.as_str());
@@ -143,7 +175,9 @@ async fn login(
         user_id: user.id,
         user_name: user.name,
         role: user.role,
-        via: Via::Session { csrf: session.csrf.clone() },
+        via: Via::Session {
+            csrf: session.csrf.clone(),
+        },
     };
     let mut response = Json(json!({"user": user_json(&principal), "csrf_token": session.csrf})).into_response();
     response
@@ -199,7 +233,9 @@ async fn me(State(state): State<Arc<AppState>>, User(p): User) -> Result<Json<Va
         Via::Session { csrf } => Some(csrf.clone()),
         Via::AppKey => None,
     };
-    Ok(Json(json!({"user": user_json(&p), "csrf_token": csrf, "has_password": has_password})))
+    Ok(Json(
+        json!({"user": user_json(&p), "csrf_token": csrf, "has_password": has_password}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -228,8 +264,10 @@ async fn set_own_password(
     User(p): User,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let request: PasswordRequest =
-        json_body(&body, "password change (expected {\"current_password\", \"new_password\"})")?;
+    let request: PasswordRequest = json_body(
+        &body,
+        "password change (expected {\"current_password\", \"new_password\"})",
+    )?;
     check_password_rules(&request.new_password)?;
     let id = p.user_id;
     let current = on_store(&state, move |s| s.users())
@@ -276,7 +314,9 @@ fn stored_user_json(u: &StoredUser) -> Value {
 
 async fn list_users(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let users = on_store(&state, |s| s.users()).await?.map_err(store_error)?;
-    Ok(Json(json!({"users": users.iter().map(stored_user_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"users": users.iter().map(stored_user_json).collect::<Vec<_>>()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -296,7 +336,9 @@ async fn create_user(State(state): State<Arc<AppState>>, body: axum::body::Bytes
     let request: NewUserRequest = json_body(&body, "user (expected {\"name\", \"role\", \"password\"})")?;
     let name = request.name.trim().to_string();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("a user name must be 1 to 100 characters without control characters"));
+        return Err(ApiError::bad_request(
+            "a user name must be 1 to 100 characters without control characters",
+        ));
     }
     let role = parse_role(&request.role)?;
     if !request.password.is_empty() {
@@ -398,10 +440,15 @@ struct KeyAttributes {
 }
 
 fn key_name(body: &[u8]) -> Result<String, ApiError> {
-    let parsed: KeyBody = json_body(body, "key request (expected {\"data\": {\"attributes\": {\"name\": …}}})")?;
+    let parsed: KeyBody = json_body(
+        body,
+        "key request (expected {\"data\": {\"attributes\": {\"name\": …}}})",
+    )?;
     let name = parsed.data.attributes.name.unwrap_or_default().trim().to_string();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("`data.attributes.name` must be 1 to 200 characters"));
+        return Err(ApiError::bad_request(
+            "`data.attributes.name` must be 1 to 200 characters",
+        ));
     }
     Ok(name)
 }
@@ -419,7 +466,11 @@ async fn list_api_keys(State(state): State<Arc<AppState>>) -> Result<Json<Value>
 async fn create_api_key(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Result<Response, ApiError> {
     let name = key_name(&body)?;
     let (key, record) = on_auth_store(&state, move |s| admin::create_api_key(s, &name)).await?;
-    Ok((StatusCode::CREATED, Json(json!({"data": api_key_json(&record, Some(&key))}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"data": api_key_json(&record, Some(&key))})),
+    )
+        .into_response())
 }
 
 async fn find_api_key(state: &Arc<AppState>, id: String) -> Result<ApiKey, ApiError> {
@@ -459,7 +510,10 @@ async fn delete_api_key(State(state): State<Arc<AppState>>, Path(id): Path<Strin
 /// The application keys `owner` may see: its own, or every one (`None`, for an admin).
 async fn app_keys_of(state: &Arc<AppState>, owner: Option<i64>) -> Result<Vec<AppKey>, ApiError> {
     let keys = on_store(state, |s| s.app_keys()).await?.map_err(store_error)?;
-    Ok(keys.into_iter().filter(|k| owner.is_none_or(|o| k.user_id == o)).collect())
+    Ok(keys
+        .into_iter()
+        .filter(|k| owner.is_none_or(|o| k.user_id == o))
+        .collect())
 }
 
 async fn find_app_key(state: &Arc<AppState>, owner: Option<i64>, id: &str) -> Result<AppKey, ApiError> {
@@ -488,7 +542,11 @@ async fn create_own_app_key(
     let name = key_name(&body)?;
     let user = p.user_id;
     let (key, record) = on_auth_store(&state, move |s| admin::create_app_key(s, user, &name)).await?;
-    Ok((StatusCode::CREATED, Json(json!({"data": app_key_json(&record, Some(&key))}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"data": app_key_json(&record, Some(&key))})),
+    )
+        .into_response())
 }
 
 async fn get_any_app_key(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -542,7 +600,10 @@ async fn delete_app_key(state: &Arc<AppState>, owner: Option<i64>, id: String) -
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_any_app_key(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_any_app_key(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     delete_app_key(&state, None, id).await
 }
 

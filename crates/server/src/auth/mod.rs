@@ -28,6 +28,10 @@ use secrets::key_hash;
 /// (`dogwatch user`, `dogwatch app-key`) take effect on a running server.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The least time between two reloads caused by unknown keys, so that a flood of bad keys
+/// costs at most one store read a second.
+pub const MISS_RELOAD_AFTER: Duration = Duration::from_secs(1);
+
 /// Who a request acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -73,6 +77,8 @@ struct Index {
 pub struct AuthState {
     store: Arc<dyn Store>,
     index: RwLock<Index>,
+    /// When the index was last loaded.
+    loaded_at: std::sync::Mutex<Instant>,
     /// Hashes of keys valid while this process runs and never stored: `DD_API_KEY`, and the
     /// key `dogwatch up` gives its own agent.
     extra_api: RwLock<HashSet<String>>,
@@ -90,6 +96,7 @@ impl AuthState {
         let state = AuthState {
             store,
             index: RwLock::new(Index::default()),
+            loaded_at: std::sync::Mutex::new(Instant::now()),
             extra_api: RwLock::new(HashSet::new()),
             sessions: sessions::Sessions::new(session_idle),
             limiter: limiter::LoginLimiter::default(),
@@ -124,13 +131,23 @@ impl AuthState {
             );
         }
         *self.index.write().expect("auth index lock") = index;
+        *self.loaded_at.lock().expect("auth reload lock") = Instant::now();
         Ok(())
+    }
+
+    /// Whether the index is older than [`MISS_RELOAD_AFTER`]: a key the index does not know may
+    /// have just been made by the CLI, so the guard reloads before refusing it.
+    pub fn stale_for_a_miss(&self) -> bool {
+        self.loaded_at.lock().expect("auth reload lock").elapsed() >= MISS_RELOAD_AFTER
     }
 
     /// Accepts `key` as an API key while this process runs, without storing it.
     pub fn accept_api_key(&self, key: &str) {
         if !key.trim().is_empty() {
-            self.extra_api.write().expect("auth keys lock").insert(key_hash(key.trim()));
+            self.extra_api
+                .write()
+                .expect("auth keys lock")
+                .insert(key_hash(key.trim()));
         }
     }
 
@@ -181,10 +198,10 @@ impl AuthState {
     /// A one-time sign-in token for `user_id`, valid for a day.
     pub fn sign_in_link(&self, user_id: i64) -> String {
         let token = secrets::random_hex(24);
-        self.sign_in_links
-            .write()
-            .expect("sign-in links lock")
-            .insert(key_hash(&token), (user_id, Instant::now() + Duration::from_secs(24 * 3600)));
+        self.sign_in_links.write().expect("sign-in links lock").insert(
+            key_hash(&token),
+            (user_id, Instant::now() + Duration::from_secs(24 * 3600)),
+        );
         token
     }
 

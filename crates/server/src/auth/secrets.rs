@@ -1,8 +1,8 @@
 //! Secrets: random keys and tokens, their hashes, constant-time comparison, and argon2id
 //! password hashes. No secret is ever logged or put in an error.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use subtle::ConstantTimeEq as _;
 
 pub use dogwatch_store::auth::{key_hash, last4};

@@ -108,9 +108,18 @@ mod tests {
         let s = Sessions::new(Duration::from_secs(60));
         let t0 = Instant::now();
         let (token, session) = s.start(7, t0);
-        assert_eq!(s.touch(&token, t0 + Duration::from_secs(59)).unwrap().csrf, session.csrf);
-        assert!(s.touch(&token, t0 + Duration::from_secs(100)).is_some(), "each request renews it");
-        assert!(s.touch(&token, t0 + Duration::from_secs(161)).is_none(), "idle too long");
+        assert_eq!(
+            s.touch(&token, t0 + Duration::from_secs(59)).unwrap().csrf,
+            session.csrf
+        );
+        assert!(
+            s.touch(&token, t0 + Duration::from_secs(100)).is_some(),
+            "each request renews it"
+        );
+        assert!(
+            s.touch(&token, t0 + Duration::from_secs(161)).is_none(),
+            "idle too long"
+        );
         let (token, _) = s.start(7, t0);
         s.end(&token);
         assert!(s.touch(&token, t0).is_none(), "a token is useless after sign-out");
@@ -122,7 +131,10 @@ mod tests {
         assert_eq!(token_from_cookies("a=b; dogwatch_session=abc123"), Some("abc123"));
         assert_eq!(token_from_cookies("dogwatch_session=not hex!"), None);
         assert_eq!(token_from_cookies("dogwatch_session="), None);
-        assert_eq!(token_from_cookies(&format!("dogwatch_session={}", "a".repeat(500))), None);
+        assert_eq!(
+            token_from_cookies(&format!("dogwatch_session={}", "a".repeat(500))),
+            None
+        );
         assert_eq!(token_from_cookies("garbage"), None);
     }
 }

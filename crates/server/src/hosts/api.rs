@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::Json;
 use bytes::Bytes;
 use dogwatch_store::HostRecord;
 use serde::{Deserialize, Serialize};
@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::http::error::ApiError;
 use crate::http::{Access, Route, read_store};
-use dogwatch_model::endpoints;
 use crate::now_ms;
 use crate::processes::live::LiveHostSummary;
+use dogwatch_model::endpoints;
 
 /// A host whose agent has sent nothing for this long is shown as stale: its agent sends a
 /// heartbeat (`datadog.agent.up`) every 15 s, so this is several missed beats.

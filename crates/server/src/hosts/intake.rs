@@ -21,11 +21,9 @@ pub async fn host_metadata(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-
     let meta: HostMetadata = parse(&body_bytes(body)?, "host metadata")?;
     if meta.internal_hostname.trim().is_empty() {
         return Err(ApiError::bad_request("host metadata has an empty internalHostname"));
     }
     store(&state, &headers, Records::HostMetadata(meta)).await
 }
-

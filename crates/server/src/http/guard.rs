@@ -104,39 +104,81 @@ fn role_needed(access: Access) -> Role {
     }
 }
 
+/// Reloads the key index when it may be missing a key just made by the CLI (at most once a
+/// second); true when it reloaded.
+async fn reload_for_miss(state: &Arc<AppState>) -> bool {
+    if !state.auth.stale_for_a_miss() {
+        return false;
+    }
+    let auth = state.auth.clone();
+    matches!(tokio::task::spawn_blocking(move || auth.reload()).await, Ok(Ok(())))
+}
+
 /// The middleware in front of every route.
-pub async fn enforce(State(state): State<Arc<AppState>>, access: Access, mut req: Request, next: Next) -> Response {
+pub async fn enforce(State(state): State<Arc<AppState>>, access: Access, req: Request, next: Next) -> Response {
+    let (error, retry) = match check(&state, access, req).await {
+        Ok(req) => return next.run(req).await,
+        Err(refused) => refused,
+    };
+    let Some(req) = retry else { return error.into_response() };
+    if !reload_for_miss(&state).await {
+        return error.into_response();
+    }
+    match check(&state, access, req).await {
+        Ok(req) => next.run(req).await,
+        Err((error, _)) => error.into_response(),
+    }
+}
+
+/// The request, let through (with its principal for user routes), or the refusal (with the
+/// request back when a reload of the key index might change the answer).
+async fn check(
+    state: &Arc<AppState>,
+    access: Access,
+    mut req: Request,
+) -> Result<Request, (ApiError, Option<Request>)> {
     match access {
-        Access::Public => next.run(req).await,
+        Access::Public => Ok(req),
         Access::Intake => match request_api_key(req.headers(), req.uri()) {
-            Some(key) if state.auth.is_valid_api_key(&key) => next.run(req).await,
-            _ => ApiError::forbidden().into_response(),
+            Some(key) if state.auth.is_valid_api_key(&key) => Ok(req),
+            Some(_) => Err((ApiError::forbidden(), Some(req))),
+            None => Err((ApiError::forbidden(), None)),
         },
         Access::Read | Access::Write | Access::Admin => {
-            let principal = match principal(&state, req.headers(), req.uri()) {
+            let principal = match principal(state, req.headers(), req.uri()) {
                 Ok(p) => p,
-                Err(e) => return e.into_response(),
+                Err(e) => {
+                    let retry =
+                        e.status == StatusCode::FORBIDDEN && request_api_key(req.headers(), req.uri()).is_some();
+                    return Err((e, retry.then_some(req)));
+                }
             };
             let needed = role_needed(access);
             if principal.role < needed {
-                return forbidden(&format!(
-                    "Forbidden: this needs the {} or above; {} has the {}",
-                    needed.datadog_name(),
-                    principal.user_name,
-                    principal.role.datadog_name()
-                ))
-                .into_response();
+                return Err((
+                    forbidden(&format!(
+                        "Forbidden: this needs the {} or above; {} has the {}",
+                        needed.datadog_name(),
+                        principal.user_name,
+                        principal.role.datadog_name()
+                    )),
+                    None,
+                ));
             }
             if let Via::Session { csrf } = &principal.via
                 && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
             {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let sent = req
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 if !crate::auth::secrets::ct_eq(sent, csrf) {
-                    return forbidden("Forbidden: missing or wrong CSRF token (X-CSRF-Token)").into_response();
+                    return Err((forbidden("Forbidden: missing or wrong CSRF token (X-CSRF-Token)"), None));
                 }
             }
             req.extensions_mut().insert(principal);
-            next.run(req).await
+            Ok(req)
         }
     }
 }

@@ -37,7 +37,10 @@ pub fn with_intake_layers(router: Router<Arc<AppState>>, limit: usize) -> Router
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, INTAKE_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            INTAKE_TIMEOUT,
+        ))
 }
 
 /// A request that carries a known API key.

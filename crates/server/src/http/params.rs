@@ -51,5 +51,4 @@ impl Params {
                 .collect()
         })
     }
-
 }

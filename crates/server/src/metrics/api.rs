@@ -5,19 +5,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
-use axum::Json;
 use dogwatch_store::{EventQuery, MetricNameQuery, StoredEvent};
 use serde_json::{Value, json};
 
 use super::query;
 use crate::AppState;
-use crate::http::read_store;
 use crate::http::error::ApiError;
-use crate::now_ms;
 use crate::http::params::Params;
+use crate::http::read_store;
 use crate::http::{Access, Route};
+use crate::now_ms;
 use dogwatch_model::endpoints;
 
 /// The longest window `/api/v1/query` reads.

@@ -119,4 +119,3 @@ pub async fn check_run(
     }
     store(&state, &headers, Records::CheckRuns(runs)).await
 }
-

@@ -9,22 +9,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use axum::Json;
 use dogwatch_model::ProcessRecord;
 use dogwatch_model::time::iso8601_ms;
 use dogwatch_store::{ProcessKey, ProcessSampleQuery, SeenProcess, SeenProcessQuery};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::http::read_store;
 use crate::http::error::ApiError;
 use crate::http::params::Params;
+use crate::http::read_store;
 use crate::http::{Access, Route};
 use crate::now_ms;
-use crate::processes::live::Snapshot;
 use crate::processes::fields::command_line;
+use crate::processes::live::Snapshot;
 use crate::processes::query::{Aggregation, GroupOrder, GroupRequest, ListRequest, ScatterRequest, Selection};
 use crate::processes::{Field, LiveView, ProcessFilter};
 

@@ -35,4 +35,3 @@ pub async fn process_collector(
         collector: state.live.collector_status(&hostname, std::time::Instant::now()),
     }))
 }
-

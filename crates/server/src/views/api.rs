@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use axum::routing::{delete, get, post, put};
 use bytes::Bytes;
 use dogwatch_store::{NewSavedView, SavedView, SavedViewChange, Store, StoreError};
@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::http::{on_store, read_store};
 use crate::http::error::ApiError;
 use crate::http::{Access, Route};
+use crate::http::{on_store, read_store};
 use crate::now_ms;
 
 /// The longest view name, in characters (after trimming).
