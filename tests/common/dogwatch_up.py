@@ -201,7 +201,9 @@ class Dogwatch:
         self.hostname = hostname
         self.data_dir = tempfile.mkdtemp(prefix=data_prefix)
         self.base = "http://127.0.0.1:%d" % self.port
+        # DOGWATCH_DATA_DIR: `dogwatch status` finds the agent's auth_token there.
         settings = dict(DD_API_KEY="dogwatch-tests-key-0123456789abcdef", DD_CMD_PORT=self.cmd_port, DD_HOSTNAME=hostname,
+                        DOGWATCH_DATA_DIR=self.data_dir,
                         DD_APM_RECEIVER_PORT=self.receiver_port, DD_DOGSTATSD_PORT=self.dogstatsd_port, DD_TAGS=tags)
         settings.update(env or {})
         self.env = clean_env(**settings)

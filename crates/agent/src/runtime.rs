@@ -36,22 +36,33 @@ pub struct AgentOptions {
     pub env: Environment,
     /// Where the agent keeps state (`run_path`, else the data directory).
     pub run_path: PathBuf,
+    /// A PEM certificate the server must present, trusted whatever its name or issuer
+    /// instead of `tls_ca_cert`/`skip_ssl_validation`: `dogwatch up` pins its own server's.
+    /// `None` (what [`AgentOptions::new`] sets) checks certificates as configured.
+    pub server_certificate: Option<PathBuf>,
 }
 
 impl AgentOptions {
     /// Options with the state directory taken from `run_path`, or `<data_dir>/agent` when
     /// `run_path` is empty.
     pub fn new(loaded: LoadedConfig, identity: HostIdentity, env: Environment, data_dir: &std::path::Path) -> Self {
-        let run_path = match loaded.config.run_path.as_str() {
-            "" => data_dir.join("agent"),
-            path => PathBuf::from(path),
-        };
+        let run_path = run_path(&loaded.config, data_dir);
         AgentOptions {
             loaded,
             identity,
             env,
             run_path,
+            server_certificate: None,
         }
+    }
+}
+
+/// The agent's state directory (disk buffer, `auth_token`): `run_path`, or `<data_dir>/agent`
+/// when it is empty. `dogwatch status` finds the agent's token through the same rule.
+pub fn run_path(config: &crate::config::AgentConfig, data_dir: &std::path::Path) -> PathBuf {
+    match config.run_path.as_str() {
+        "" => data_dir.join("agent"),
+        path => PathBuf::from(path),
     }
 }
 
@@ -66,6 +77,9 @@ pub enum AgentError {
     /// The forwarder could not start.
     #[error(transparent)]
     Forwarder(#[from] ForwarderError),
+    /// The local API's auth token could not be written or read.
+    #[error(transparent)]
+    AuthToken(#[from] crate::status::auth::AuthTokenError),
     /// The local API could not bind.
     #[error(transparent)]
     LocalApi(#[from] BindError),
@@ -98,7 +112,10 @@ impl RunningAgent {
         if config.api_key.trim().is_empty() {
             return Err(AgentError::MissingApiKey);
         }
-        let forwarder = Forwarder::new(ForwarderSettings::from_config(config, &options.run_path))?;
+        let mut forwarder_settings = ForwarderSettings::from_config(config, &options.run_path);
+        forwarder_settings.tls.pinned_cert = options.server_certificate.clone();
+        let forwarder = Forwarder::new(forwarder_settings)?;
+        let auth_token = crate::status::auth::ensure_token(&options.run_path)?;
         let handle = forwarder.handle();
 
         let runner = CheckRunner::new(
@@ -160,7 +177,7 @@ impl RunningAgent {
             Box::new(dogstatsd.as_ref().map_or(DogStatsdStatus(None), DogStatsd::status)),
             Box::new(ForwarderStatus(handle.clone())),
         ];
-        let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers).await?;
+        let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers, &auth_token).await?;
         let local_api_addr = local_api.local_addr();
 
         let (forwarder_stop, forwarder_signal) = shutdown::channel();

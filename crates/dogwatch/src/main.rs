@@ -115,6 +115,19 @@ struct ListenArgs {
     listen: std::net::SocketAddr,
 }
 
+/// TLS on the server's port.
+#[derive(Debug, Args)]
+struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Agents
+    /// then send to `https://…` (`dd_url`), trusting it through the system's CAs or
+    /// `tls_ca_cert`.
+    #[arg(long, value_name = "PEM", requires = "tls_key", env = "DOGWATCH_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert", env = "DOGWATCH_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+}
+
 /// How long the server keeps each kind of data.
 #[derive(Debug, Args)]
 struct RetentionArgs {
@@ -156,6 +169,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 struct UpArgs {
     #[command(flatten)]
     listen: ListenArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[command(flatten)]
     retention: RetentionArgs,
     #[command(flatten)]
@@ -204,6 +219,8 @@ struct ServerArgs {
     #[command(flatten)]
     listen: ListenArgs,
     #[command(flatten)]
+    tls: TlsArgs,
+    #[command(flatten)]
     retention: RetentionArgs,
     #[command(flatten)]
     data_dir: DataDirArgs,
@@ -213,6 +230,9 @@ struct ServerArgs {
 struct StatusArgs {
     #[command(flatten)]
     config: ConfigFileArgs,
+    // The agent's data directory: its local API's auth_token is in <data-dir>/agent (or run_path).
+    #[command(flatten)]
+    data_dir: DataDirArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,

@@ -25,15 +25,21 @@ pub fn load_config(args: &ConfigFileArgs, env: &Environment) -> Result<LoadedCon
 
 /// The data directory: --data-dir, or the per-user data directory. Created if missing.
 pub fn data_dir(args: &DataDirArgs) -> Result<PathBuf> {
-    let dir = match &args.data_dir {
+    let dir = data_dir_path(args)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The data directory as [`data_dir`] finds it, without creating it (for commands that only
+/// read what a running agent or server wrote there).
+pub fn data_dir_path(args: &DataDirArgs) -> Result<PathBuf> {
+    Ok(match &args.data_dir {
         Some(dir) => dir.clone(),
         None => directories::ProjectDirs::from("", "", "dogwatch")
             .context("cannot find a per-user data directory (no home directory?); pass --data-dir")?
             .data_dir()
             .to_path_buf(),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    Ok(dir)
+    })
 }
 
 /// The database file of the server in `data_dir`.

@@ -71,6 +71,7 @@ fn settings(addr: SocketAddr, api_key: &str, disk: Option<&Path>) -> ForwarderSe
         backoff_base: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         drain_timeout: Duration::from_secs(1),
+        tls: Default::default(),
     }
 }
 

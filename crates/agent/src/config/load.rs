@@ -341,7 +341,7 @@ fn validate(loaded: &LoadedConfig) -> Result<(), ConfigError> {
         return fail(
             "cmd_host",
             format!(
-                "the local API has no authentication, so it only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}",
+                "the local API is for this host's own commands (`dogwatch status`), so it only binds loopback addresses (localhost, 127.0.0.1, ::1), got {:?}",
                 c.cmd_host
             ),
         );

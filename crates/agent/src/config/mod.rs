@@ -33,6 +33,13 @@ pub struct AgentConfig {
     /// The dogwatch server to send to (`DD_DD_URL`, or `DD_URL`). Defaults to empty, which
     /// means `http://127.0.0.1:8585`.
     pub dd_url: String,
+    /// Accept any certificate from an https:// `dd_url`: expired, self-signed, or for another
+    /// name (`DD_SKIP_SSL_VALIDATION`). Only for trying things out. Defaults to false.
+    pub skip_ssl_validation: bool,
+    /// A PEM file of CA certificates trusted for an https:// `dd_url` besides the system's
+    /// (`DD_TLS_CA_CERT`), for a server whose certificate a private CA signed. dogwatch's own
+    /// key: Datadog's agent trusts only the system store. Defaults to empty (the system's CAs).
+    pub tls_ca_cert: String,
     /// The host name to report, overriding every other source (`DD_HOSTNAME`). Defaults to
     /// empty (resolve it).
     pub hostname: String,
@@ -135,6 +142,8 @@ impl Default for AgentConfig {
             api_key: String::new(),
             site: "datadoghq.com".into(),
             dd_url: String::new(),
+            skip_ssl_validation: false,
+            tls_ca_cert: String::new(),
             hostname: String::new(),
             hostname_file: String::new(),
             tags: Vec::new(),

@@ -12,6 +12,7 @@ mod disk;
 mod payload;
 mod queue;
 mod stats;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ use tokio::time::Instant;
 pub use disk::DiskBuffer;
 pub use payload::Payload;
 pub use stats::{ForwarderCounts, ForwarderStats};
+pub use tls::TlsSettings;
 
 use crate::config::{AgentConfig, CompressorKind};
 use crate::shutdown::Shutdown;
@@ -56,6 +58,8 @@ pub struct ForwarderSettings {
     pub backoff_max: Duration,
     /// How long shutdown waits for queued payloads to be sent before moving them to disk.
     pub drain_timeout: Duration,
+    /// How an https:// server's certificate is checked.
+    pub tls: TlsSettings,
 }
 
 impl ForwarderSettings {
@@ -80,6 +84,11 @@ impl ForwarderSettings {
             backoff_base: Duration::from_secs_f64(config.forwarder_backoff_base),
             backoff_max: Duration::from_secs_f64(config.forwarder_backoff_max),
             drain_timeout: Duration::from_secs(3),
+            tls: TlsSettings {
+                ca_cert: (!config.tls_ca_cert.is_empty()).then(|| PathBuf::from(&config.tls_ca_cert)),
+                skip_validation: config.skip_ssl_validation,
+                pinned_cert: None,
+            },
         }
     }
 }
@@ -94,6 +103,16 @@ pub enum ForwarderError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A certificate file for TLS cannot be used.
+    #[error("cannot use {what} {path}: {message}")]
+    Tls {
+        /// The setting that names the file (`tls_ca_cert`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// The HTTP client could not be built.
     #[error("cannot build the forwarder's HTTP client: {0}")]
@@ -204,12 +223,12 @@ impl Forwarder {
                 "Found payloads buffered on disk by an earlier run; they are sent first."
             );
         }
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(format!("dogwatch-agent/{}", dogwatch_model::VERSION))
             // A redirect would turn the POST into a GET; report it instead (dd_url is wrong).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        let client = tls::configure(builder, &settings.tls)?.build()?;
         let queue = Mutex::new(SendQueue::new(settings.memory_max_bytes, disk));
         Ok(Forwarder(Arc::new(Shared {
             settings,
@@ -346,16 +365,7 @@ impl Shared {
                     _ => Outcome::RetryHttp(code),
                 }
             }
-            Err(e) => {
-                let kind = if e.is_timeout() {
-                    "timeout"
-                } else if e.is_connect() {
-                    "connection"
-                } else {
-                    "request"
-                };
-                Outcome::RetryTransport(kind, error_chain(&e))
-            }
+            Err(e) => Outcome::RetryTransport(transport_kind(&e), error_chain(&e)),
         }
     }
 
@@ -405,9 +415,11 @@ impl ForwarderHandle {
         let response = match shared.request(&payload).send().await {
             Ok(response) => response,
             Err(e) => {
-                shared
-                    .stats
-                    .live_transport_error(if e.is_timeout() { "timeout" } else { "connection" });
+                let kind = match transport_kind(&e) {
+                    "request" => "connection",
+                    kind => kind,
+                };
+                shared.stats.live_transport_error(kind);
                 return Err(LiveSendError::Transport(error_chain(&e)));
             }
         };
@@ -506,6 +518,21 @@ fn rejection_hint(code: u16) -> &'static str {
         404 => "the server has no such intake endpoint; check dd_url",
         413 => "the payload is larger than the server accepts",
         _ => "the server considers the payload invalid",
+    }
+}
+
+/// The kind a failed request is counted under in `dogwatch status` (Errors By Type):
+/// `tls` (a certificate refused, as Datadog's TLSErrors), `timeout`, `connection` or
+/// `request`.
+fn transport_kind(error: &reqwest::Error) -> &'static str {
+    if tls::is_tls_error(error) {
+        "tls"
+    } else if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connection"
+    } else {
+        "request"
     }
 }
 

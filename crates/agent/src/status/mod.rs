@@ -4,6 +4,7 @@
 //! ([`server`]); adding a component's section touches no other section. The report crosses
 //! the local API as JSON ([`StatusReport`]) and is rendered as text by [`render_text`].
 
+pub mod auth;
 pub mod server;
 
 use std::future::Future;

@@ -1,11 +1,17 @@
 //! The agent's local API: `GET /agent/status` on a loopback address (`cmd_host:cmd_port`).
+//!
+//! Every request must carry the agent's token (`Authorization: Bearer <token>`, the token
+//! in `<run_path>/auth_token`, see [`super::auth`]); any other gets 401.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use thiserror::Error;
 
@@ -31,14 +37,17 @@ pub struct BindError {
 pub struct StatusServer {
     listener: tokio::net::TcpListener,
     providers: Arc<Vec<Box<dyn StatusProvider>>>,
+    auth_token: Arc<str>,
 }
 
 impl StatusServer {
-    /// Binds `host:port`. `host` must be a loopback name or address (checked by config).
+    /// Binds `host:port`. `host` must be a loopback name or address (checked by config);
+    /// requests must carry `auth_token` ([`super::auth::ensure_token`]).
     pub async fn bind(
         host: &str,
         port: u16,
         providers: Vec<Box<dyn StatusProvider>>,
+        auth_token: &str,
     ) -> Result<StatusServer, BindError> {
         let host = if host == "localhost" { "127.0.0.1" } else { host };
         let addr = format!("{host}:{port}");
@@ -48,6 +57,7 @@ impl StatusServer {
         Ok(StatusServer {
             listener,
             providers: Arc::new(providers),
+            auth_token: auth_token.into(),
         })
     }
 
@@ -58,7 +68,10 @@ impl StatusServer {
 
     /// Serves until `shutdown`.
     pub async fn run(self, mut shutdown: Shutdown) {
-        let app = Router::new().route(STATUS_PATH, get(status)).with_state(self.providers);
+        let app = Router::new()
+            .route(STATUS_PATH, get(status))
+            .with_state(self.providers)
+            .layer(middleware::from_fn_with_state(self.auth_token, require_token));
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.wait().await })
             .await;
@@ -74,4 +87,29 @@ async fn status(State(providers): State<Arc<Vec<Box<dyn StatusProvider>>>>) -> J
         sections.push(provider.section().await);
     }
     Json(StatusReport { sections })
+}
+
+/// Lets a request through only with `Authorization: Bearer <the agent's token>`.
+async fn require_token(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, given)| given.trim());
+    match given {
+        Some(given) if super::auth::tokens_match(given.as_bytes(), token.as_bytes()) => next.run(request).await,
+        _ => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                "The agent's local API needs its token: send `Authorization: Bearer <token>` with the token in the agent's <run_path>/auth_token (`dogwatch status` does).\n",
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
 }

@@ -22,7 +22,9 @@ pub fn run(args: UpArgs) -> Result<()> {
     let data_dir = support::data_dir(&args.data_dir)?;
 
     support::runtime()?.block_on(async {
-        let (server, key) = server::start(args.listen.listen, &args.retention, &data_dir, &env).await?;
+        let tls = server::tls_files(&args.tls);
+        let pinned_cert = tls.as_ref().map(|files| files.cert.clone());
+        let (server, key) = server::start(args.listen.listen, tls, &args.retention, &data_dir, &env).await?;
         let addr = server.local_addr();
         // The in-process agent always sends to this server with its key, whatever a
         // datadog.yaml kept from a Datadog Agent says.
@@ -38,13 +40,18 @@ pub fn run(args: UpArgs) -> Result<()> {
         } else {
             addr.ip()
         };
-        config.dd_url = format!("http://{}", std::net::SocketAddr::new(host, addr.port()));
+        // With TLS the agent sends over https and trusts exactly the server's certificate,
+        // whatever names it holds (it may not name 127.0.0.1) and whoever signed it.
+        let scheme = if pinned_cert.is_some() { "https" } else { "http" };
+        config.dd_url = format!("{scheme}://{}", std::net::SocketAddr::new(host, addr.port()));
         let (stop_server, server_stopped) = oneshot::channel::<()>();
         let server_task = tokio::spawn(server.run(async {
             let _ = server_stopped.await;
         }));
-        let agent = RunningAgent::start(AgentOptions::new(loaded, identity, env, &data_dir)).await?;
-        server::announce(addr, &key, &data_dir);
+        let mut options = AgentOptions::new(loaded, identity, env, &data_dir);
+        options.server_certificate = pinned_cert.clone();
+        let agent = RunningAgent::start(options).await?;
+        server::announce(addr, pinned_cert.is_some(), &key, &data_dir);
         println!(
             "  Agent status: dogwatch status (local API on {})",
             agent.local_api_addr()
