@@ -1,5 +1,9 @@
 // The server's `/api/ui/` routes (docs/api.md), typed. Every process route also renews the
 // real-time watch, so the page's refreshes are what keep agents collecting every 2 s.
+// Every request goes through `request`, which sends the session's CSRF token on calls that are
+// not GETs and sends the browser to the sign-in page when the server says it is signed out.
+
+import { isSignInNeeded, type Me, requestHeaders, type SessionUser, signInNeededNow } from "./auth";
 
 /** Where a query went wrong, in characters from 0 (docs/api.md#errors). */
 export interface QueryError {
@@ -15,6 +19,8 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly queryError: QueryError | null = null,
+    /** The server's `errors` (Datadog's error shape), empty when it sent none. */
+    readonly errors: string[] = [],
   ) {
     super(message);
   }
@@ -192,13 +198,23 @@ function url(path: string, params: Params = {}): string {
   return s ? `${path}?${s}` : path;
 }
 
-async function request<T>(method: string, path: string, init: { params?: Params; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export interface CallOptions {
+  params?: Params;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Whether a 401 sends the browser to the sign-in page (not for signing in itself). Default true. */
+  signIn?: boolean;
+}
+
+/** One call to the server: JSON in and out; an `ApiError` for any answer but 2xx. */
+export async function request<T>(method: string, path: string, init: CallOptions = {}): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url(path, init.params), {
       method,
       signal: init.signal,
-      headers: init.body === undefined ? undefined : { "content-type": "application/json" },
+      credentials: "same-origin",
+      headers: requestHeaders(method, init.body === undefined ? {} : { "content-type": "application/json" }),
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch (e) {
@@ -216,7 +232,8 @@ async function request<T>(method: string, path: string, init: { params?: Params;
   if (!response.ok) {
     const b = (body ?? {}) as { errors?: string[]; query_error?: QueryError };
     const message = b.errors?.join("; ") || `${method} ${path} failed: HTTP ${response.status}`;
-    throw new ApiError(message, response.status, b.query_error ?? null);
+    if (init.signIn !== false && isSignInNeeded(response.status, message)) signInNeededNow();
+    throw new ApiError(message, response.status, b.query_error ?? null, Array.isArray(b.errors) ? b.errors : []);
   }
   return body as T;
 }
@@ -241,4 +258,13 @@ export const api = {
   updateView: (id: number, change: { name?: string; state?: object }) =>
     request<SavedView>("PUT", `/api/ui/views/${id}`, { body: change }),
   deleteView: (id: number) => request<void>("DELETE", `/api/ui/views/${id}`),
+  /** The signed-in user; a 401 (signed out) sends the browser to the sign-in page. */
+  me: () => request<Me>("GET", "/api/ui/me"),
+  /** Signs in; a wrong name or password is an `ApiError` with status 401 (429 past the attempt limit). */
+  login: (username: string, password: string) =>
+    request<{ user: SessionUser; csrf_token: string }>("POST", "/api/ui/login", { body: { username, password }, signIn: false }),
+  logout: () => request<void>("POST", "/api/ui/logout", { signIn: false }),
+  /** Sets the signed-in user's password; `current` may be left out while the user has none. */
+  setPassword: (newPassword: string, current?: string) =>
+    request<void>("PUT", "/api/ui/me/password", { body: current === undefined ? { new_password: newPassword } : { current_password: current, new_password: newPassword }, signIn: false }),
 };

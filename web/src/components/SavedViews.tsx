@@ -1,9 +1,15 @@
 // Saved views: the page's query, columns, grouping and visualization stored on the server under
-// a name, so everyone using this server sees them. Load, save as, update, rename, delete.
+// a name, so everyone using this server sees them. Load, save as, update, rename, delete;
+// a Read Only user only loads them (the server needs the Standard role to change them).
 
-import { useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useState } from "preact/hooks";
 import { api, type SavedView } from "../api";
+import { canEditViews, roleLabel } from "../auth";
+import { SessionContext } from "../session-context";
 import { Menu } from "./Menu";
+
+/** Why a user cannot change saved views. */
+const readOnlyWhy = (role: string) => `Your role (${roleLabel(role)}) can load saved views; saving, renaming and deleting them needs the Standard or Admin role.`;
 
 export function SavedViews(props: {
   page: string;
@@ -18,6 +24,8 @@ export function SavedViews(props: {
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [renaming, setRenaming] = useState<{ id: number; name: string } | null>(null);
+  const me = useContext(SessionContext);
+  const canEdit = canEditViews(me?.user.role);
 
   const reload = () =>
     api
@@ -46,7 +54,7 @@ export function SavedViews(props: {
               <span class="spinner" /> Loading…
             </div>
           )}
-          {views?.length === 0 && <div class="note">No saved views yet. Save this one below.</div>}
+          {views?.length === 0 && <div class="note">{canEdit ? "No saved views yet. Save this one below." : "No saved views yet."}</div>}
           {views?.map((v) =>
             renaming?.id === v.id ? (
               <form
@@ -83,48 +91,59 @@ export function SavedViews(props: {
                   {v.id === props.current ? "● " : ""}
                   {v.name}
                 </span>
-                <button class="link" title="Rename" onClick={() => setRenaming({ id: v.id, name: v.name })}>
-                  Rename
-                </button>
-                <button
-                  class="link"
-                  title="Delete"
-                  onClick={() => {
-                    if (!confirm(`Delete the saved view "${v.name}" for everyone?`)) return;
-                    if (v.id === props.current) props.onCurrent(null);
-                    run(api.deleteView(v.id));
-                  }}
-                >
-                  Delete
-                </button>
+                {canEdit && (
+                  <>
+                    <button class="link" title="Rename" onClick={() => setRenaming({ id: v.id, name: v.name })}>
+                      Rename
+                    </button>
+                    <button
+                      class="link"
+                      title="Delete"
+                      onClick={() => {
+                        if (!confirm(`Delete the saved view "${v.name}" for everyone?`)) return;
+                        if (v.id === props.current) props.onCurrent(null);
+                        run(api.deleteView(v.id));
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </>
+                )}
               </div>
             ),
           )}
           <hr />
-          {current && (
+          {!canEdit && (
+            <div class="note views-readonly" data-views-readonly title={readOnlyWhy(me?.user.role ?? "read_only")}>
+              {readOnlyWhy(me?.user.role ?? "read_only")}
+            </div>
+          )}
+          {canEdit && current && (
             <div class="row">
               <button onClick={() => run(api.updateView(current.id, { state: props.state }))} title="Store the current query, columns, grouping and visualization in this view">
                 Update “{current.name}”
               </button>
             </div>
           )}
-          <form
-            class="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              run(
-                api.createView(props.page, name, props.state).then((v) => {
-                  props.onCurrent(v.id);
-                  setName("");
-                }),
-              );
-            }}
-          >
-            <input type="text" aria-label="View name" placeholder="Name this view" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} style="flex:1" />
-            <button type="submit" class="primary" disabled={name.trim() === ""}>
-              Save
-            </button>
-          </form>
+          {canEdit && (
+            <form
+              class="row"
+              onSubmit={(e) => {
+                e.preventDefault();
+                run(
+                  api.createView(props.page, name, props.state).then((v) => {
+                    props.onCurrent(v.id);
+                    setName("");
+                  }),
+                );
+              }}
+            >
+              <input type="text" aria-label="View name" placeholder="Name this view" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} style="flex:1" />
+              <button type="submit" class="primary" disabled={name.trim() === ""}>
+                Save
+              </button>
+            </form>
+          )}
           {error && (
             <div class="error" role="alert">
               {error}
