@@ -1,6 +1,8 @@
 // What the browser tests share: a real `dogwatch up` on a free loopback port with its own data
-// directory, Debian's chromium driven by playwright-core, and synthetic hosts for load.
-// Everything started here is stopped by `stopAll()`, and by the exit handler as a last resort.
+// directory, signed into as the server asks (an application key for the tests' own API calls, a
+// user with a password for the browser), Debian's chromium driven by playwright-core, and
+// synthetic hosts for load. Everything started here is stopped by `stopAll()`, and by the exit
+// handler as a last resort.
 
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -89,9 +91,53 @@ export function dogwatchBin() {
   return bin;
 }
 
-/** Starts `dogwatch up` with its agent collecting processes every 2 s. Returns its base URL, API
- * key, the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`) and the
- * UDP port of its DogStatsD listener (`statsdPort`), whose aggregates it flushes every second. */
+/** Runs `dogwatch ARGS --data-dir DIR` (the CLI that manages users and keys) with `input` on
+ * stdin; resolves to its stdout, trimmed; rejects when it exits non-zero. */
+export function runCli(dataDir, args, input = "") {
+  return new Promise((ok, fail) => {
+    const child = spawn(dogwatchBin(), [...args, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", fail);
+    child.on("exit", (code) => (code === 0 ? ok(out.trim()) : fail(new Error(`dogwatch ${args.join(" ")} exited ${code}: ${err || out}`))));
+    child.stdin.end(input);
+  });
+}
+
+/** The session cookie of a sign-in answer (`dogwatch_session=…`). */
+function sessionCookie(response) {
+  const set = response.headers.getSetCookie?.() ?? [response.headers.get("set-cookie") ?? ""];
+  const cookie = set.map((c) => c.split(";")[0]).find((c) => c.startsWith("dogwatch_session="));
+  if (!cookie) throw new Error(`no session cookie in the sign-in answer: ${JSON.stringify(set)}`);
+  return cookie;
+}
+
+/** Signs in through the API (POST /api/ui/login) as a browser would; returns the cookie and CSRF token. */
+export async function apiSignIn(base, user) {
+  const r = await fetch(`${base}/api/ui/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: user.name, password: user.password }) });
+  if (!r.ok) throw new Error(`signing in as ${user.name} answered ${r.status}: ${await r.text()}`);
+  const { csrf_token } = await r.json();
+  return { cookie: sessionCookie(r), csrf: csrf_token };
+}
+
+/** Signs `page` in as `user` ({name, password}) through the real sign-in page, as a user does;
+ * resolves once the UI has left /login. */
+export async function signIn(page, base, user) {
+  await page.goto(`${base}/login`);
+  await page.getByRole("textbox", { name: "Username" }).fill(user.name);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL((u) => u.pathname !== "/login");
+}
+
+/** Starts `dogwatch up` with its agent collecting processes every 2 s, and signs in to it: an
+ * application key of its `admin` for the tests' own API calls (`headers`, `api()`), and a user
+ * `e2e` (Admin) with a password for the browser (`user`, see `signIn`). Returns its base URL,
+ * API key, the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`), the
+ * UDP port of its DogStatsD listener (`statsdPort`), whose aggregates it flushes every second,
+ * and the one-time sign-in link it printed for `admin` (`signInLink`, unused: a test uses it). */
 export async function startUp(extraEnv = {}) {
   const port = await freePort();
   const cmdPort = await freePort();
@@ -119,11 +165,32 @@ export async function startUp(extraEnv = {}) {
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
   const base = `http://127.0.0.1:${port}`;
-  await until("dogwatch up to answer", async () => {
+  // Until signed in every read answers 401: wait for the server, and for the link it prints.
+  const signInLink = await until("dogwatch up to answer and print its sign-in link", async () => {
     if (child.exitCode != null) throw new Error(`dogwatch up exited (${child.exitCode}): ${output}`);
-    return (await fetch(`${base}/api/ui/hosts`)).ok;
+    if ((await fetch(`${base}/api/v1/validate`)).status >= 500) return null;
+    return output.match(/Sign in:\s+(http:\/\/\S+\/login\/[0-9a-f]+)/)?.[1] ?? null;
   });
-  return { base, apiKey, hostname, apmPort, statsdPort, child, output: () => output };
+  const appKey = await runCli(dataDir, ["app-key", "create", "--name", "ui-e2e"]);
+  if (!/^[0-9a-f]{40}$/.test(appKey)) throw new Error(`dogwatch app-key create printed ${JSON.stringify(appKey)}`);
+  const headers = { "DD-API-KEY": apiKey, "DD-APPLICATION-KEY": appKey };
+  /** A request to the server's API with the application key; `init` as fetch's. */
+  const api = (path, init = {}) => fetch(base + path, { ...init, headers: { ...headers, ...(init.headers ?? {}) } });
+  // A running server sees keys made by the CLI within 5 s.
+  await until("the application key to be accepted", async () => (await api("/api/ui/hosts")).ok, 15_000, 250);
+
+  /** Adds a user through the CLI (`dogwatch user add NAME --role ROLE --password-stdin`) and
+   * waits until the running server lets it sign in and use its session. */
+  const addUser = async (name, role, password) => {
+    await runCli(dataDir, ["user", "add", name, "--role", role, "--password-stdin"], password + "\n");
+    const user = { name, password, role };
+    const session = await apiSignIn(base, user);
+    await until(`the server to know the user ${name}`, async () => (await fetch(`${base}/api/ui/me`, { headers: { cookie: session.cookie } })).ok, 15_000, 250);
+    await fetch(`${base}/api/ui/logout`, { method: "POST", headers: { cookie: session.cookie } });
+    return user;
+  };
+  const user = await addUser("e2e", "admin", "e2e-password-0123");
+  return { base, apiKey, appKey, headers, api, addUser, user, signInLink, dataDir, hostname, apmPort, statsdPort, child, output: () => output };
 }
 
 /** Debian's chromium under playwright-core; never a downloaded browser. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { ensureArtifacts, launchChromium, sendStatsd, sendSyntheticRun, sleep, spawnTracked, startUp, stopAll, until } from "./harness.mjs";
+import { apiSignIn, ensureArtifacts, launchChromium, sendStatsd, sendSyntheticRun, signIn, sleep, spawnTracked, startUp, stopAll, until } from "./harness.mjs";
 
 const TEST_TIMEOUT_MS = 60_000;
 const results = [];
@@ -106,6 +106,8 @@ const page = await context.newPage();
 const consoleErrors = [];
 page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
+// The tests below run signed in as `e2e` (an Admin), signed in through the sign-in page.
+await signIn(page, up.base, up.user);
 
 const total = async () => Number(await page.locator(".subbar .count").getAttribute("data-total"));
 const search = page.getByRole("textbox", { name: "Search processes" });
@@ -149,6 +151,38 @@ async function metricChart(query, ms = 20_000) {
   const chart = page.locator(`.metrics .chart[data-chart="${query}"]`);
   await chart.locator("canvas").first().waitFor({ timeout: ms });
   return chart;
+}
+
+
+/** A page in a browser context of its own (no cookies of the main page's), logging its console
+ * errors into `errors`; closed when the test ends (see `withFreshPage`). */
+async function withFreshPage(name, fn) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  p.on("pageerror", (e) => errors.push(String(e)));
+  try {
+    await fn(p, errors);
+  } catch (e) {
+    await p.screenshot({ path: join(shots, `FAILED-${name}.png`) }).catch(() => undefined);
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** The console errors of a page signed out on purpose must be the browser's notes of the
+ * 401/403 answers that sent it to the sign-in page (or refused it). */
+function expectOnlyRefusals(errors) {
+  assert.ok(errors.every((e) => /status of 40[13]/.test(e)), errors.join("\n"));
+}
+
+/** Fills and submits the sign-in form on `p`. */
+async function submitSignIn(p, name, password) {
+  await p.getByRole("textbox", { name: "Username" }).fill(name);
+  await p.getByLabel("Password", { exact: true }).fill(password);
+  await p.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 try {
@@ -302,7 +336,7 @@ try {
     page.once("dialog", (d) => d.accept());
     await page.locator('[data-view="marker view"]').getByRole("button", { name: "Delete" }).click();
     await page.locator('[data-view="marker view"]').waitFor({ state: "detached" });
-    const listed = await (await fetch(`${up.base}/api/ui/views?page=processes`)).json();
+    const listed = await (await up.api("/api/ui/views?page=processes")).json();
     assert.deepEqual(listed.views, []);
   });
 
@@ -686,6 +720,149 @@ try {
     await until("q in the URL", async () => new URL(page.url()).searchParams.get("q") === "e2e.app");
     await row.first().waitFor();
     await page.screenshot({ path: join(shots, "checks-critical.png") });
+  });
+
+  await test("Sign-in: a page asked for signed out goes to /login, signing in comes back to it, and signing out ends the session", async () => {
+    await withFreshPage("sign-in", async (p, errors) => {
+      const wanted = `/processes?q=${encodeURIComponent(marker)}`;
+      await p.goto(up.base + wanted);
+      await p.waitForURL((u) => u.pathname === "/login");
+      assert.equal(new URL(p.url()).searchParams.get("next"), wanted);
+      await p.screenshot({ path: join(shots, "login.png") });
+      await submitSignIn(p, up.user.name, up.user.password);
+      await p.waitForURL((u) => u.pathname === "/processes");
+      assert.equal(new URL(p.url()).searchParams.get("q"), marker, "back on the page that asked, with its query");
+      await p.locator(".table .tr[data-pid]", { hasText: marker }).first().waitFor({ timeout: 30_000 });
+      const account = p.locator(".topbar .account");
+      assert.equal(await account.getAttribute("data-user"), up.user.name);
+      assert.match(await account.innerText(), new RegExp(`${up.user.name}[\\s\\S]*Admin[\\s\\S]*Sign out`));
+      assert.equal(await p.locator("[data-set-password]").count(), 0, "a user with a password is not asked to set one");
+      // Reads and writes go through the session: a saved view is made and deleted with its CSRF token.
+      await p.locator(".views-button").click();
+      await p.getByRole("textbox", { name: "View name" }).fill("signed-in view");
+      await p.getByRole("button", { name: "Save", exact: true }).click();
+      await p.locator('[data-view="signed-in view"]').waitFor();
+      p.once("dialog", (d) => d.accept());
+      await p.locator('[data-view="signed-in view"]').getByRole("button", { name: "Delete" }).click();
+      await p.locator('[data-view="signed-in view"]').waitFor({ state: "detached" });
+      await p.keyboard.press("Escape");
+      await p.screenshot({ path: join(shots, "signed-in.png") });
+
+      await account.getByRole("button", { name: "Sign out" }).click();
+      await p.waitForURL((u) => u.pathname === "/login");
+      await p.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+      assert.equal((await p.request.get(`${up.base}/api/ui/me`)).status(), 401, "the session cookie is gone");
+      await p.goto(`${up.base}/processes`);
+      await p.waitForURL((u) => u.pathname === "/login");
+      assert.equal(new URL(p.url()).searchParams.get("next"), "/processes");
+      await p.reload();
+      await p.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+      assert.equal(new URL(p.url()).pathname, "/login");
+      expectOnlyRefusals(errors);
+    });
+  });
+
+  await test("Sign-in: a wrong password shows the server's error and stays on /login", async () => {
+    await withFreshPage("wrong-password", async (p, errors) => {
+      await p.goto(`${up.base}/login?next=%2Fhosts`);
+      await submitSignIn(p, up.user.name, "not-the-password");
+      const alert = p.getByRole("alert");
+      await alert.waitFor();
+      assert.equal(await alert.innerText(), "Invalid username or password");
+      assert.equal(await alert.getAttribute("data-status"), "401");
+      assert.equal(new URL(p.url()).pathname, "/login");
+      assert.equal(await p.getByLabel("Password", { exact: true }).inputValue(), "", "the wrong password is cleared");
+      await p.screenshot({ path: join(shots, "login-wrong-password.png") });
+      // The right one then goes where the link said.
+      await submitSignIn(p, up.user.name, up.user.password);
+      await p.waitForURL((u) => u.pathname === "/hosts");
+      await p.locator(`tr[data-host="${up.hostname}"]`).waitFor();
+      expectOnlyRefusals(errors);
+    });
+  });
+
+  await test("Sign-in: a Read Only user loads saved views but has no save, update, rename or delete controls", async () => {
+    const made = await up.api("/api/ui/views", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ page: "processes", name: "shared view", state: { query: marker } }) });
+    assert.equal(made.status, 201, await made.clone().text());
+    const view = await made.json();
+    const viewer = await up.addUser("viewer", "read_only", "viewer-password-1");
+    try {
+      await withFreshPage("read-only", async (p, errors) => {
+        await p.goto(`${up.base}/login`);
+        await submitSignIn(p, viewer.name, viewer.password);
+        await p.waitForURL((u) => u.pathname === "/processes");
+        const account = p.locator(".topbar .account");
+        await account.waitFor();
+        assert.equal(await account.getAttribute("data-role"), "read_only");
+        assert.match(await account.innerText(), /viewer[\s\S]*Read Only/);
+        await p.locator(".table .tr[data-pid]").first().waitFor({ timeout: 30_000 });
+        await p.locator(".views-button").click();
+        const row = p.locator('[data-view="shared view"]');
+        await row.waitFor();
+        assert.equal(await row.getByRole("button", { name: /^(Rename|Delete)$/ }).count(), 0, "no Rename or Delete");
+        assert.equal(await p.getByRole("button", { name: /^Update/ }).count(), 0, "no Update");
+        assert.equal(await p.getByRole("textbox", { name: "View name" }).count(), 0, "no name to save under");
+        assert.equal(await p.getByRole("button", { name: "Save", exact: true }).count(), 0, "no Save");
+        const why = p.locator("[data-views-readonly]");
+        assert.match(await why.getAttribute("title"), /Read Only.*Standard/);
+        await p.screenshot({ path: join(shots, "read-only-views.png") });
+        // Loading still works.
+        await row.locator(".name").click();
+        await until("the view's query", async () => new URL(p.url()).searchParams.get("q") === marker);
+        // And the server refuses the write the UI does not offer, CSRF token and all.
+        const refused = await p.evaluate(async () => {
+          const me = await (await fetch("/api/ui/me")).json();
+          const r = await fetch("/api/ui/views", { method: "POST", headers: { "content-type": "application/json", "X-CSRF-Token": me.csrf_token }, body: JSON.stringify({ page: "processes", name: "x", state: {} }) });
+          return { status: r.status, body: await r.json() };
+        });
+        assert.equal(refused.status, 403);
+        assert.match(refused.body.errors[0], /Standard/);
+        expectOnlyRefusals(errors);
+      });
+    } finally {
+      await up.api(`/api/ui/views/${view.id}`, { method: "DELETE" });
+    }
+  });
+
+  await test("Sign-in: the one-time link signs admin in and asks for a password, which then signs in", async () => {
+    const password = "admin-password-42";
+    await withFreshPage("one-time-link", async (p, errors) => {
+      await p.goto(up.signInLink);
+      await p.waitForURL((u) => u.pathname === "/processes");
+      assert.equal(new URL(p.url()).searchParams.get("set-password"), null, "the hint leaves the URL");
+      const banner = p.locator("[data-set-password]");
+      await banner.waitFor();
+      assert.equal(await p.locator(".topbar .account").getAttribute("data-user"), "admin");
+      assert.match(await banner.innerText(), /admin has no password yet/);
+      await p.screenshot({ path: join(shots, "set-password.png") });
+      // Too short: said at once, nothing sent.
+      await banner.getByLabel("New password", { exact: true }).fill("short");
+      await banner.getByLabel("Repeat the new password").fill("short");
+      await banner.getByRole("button", { name: "Set password" }).click();
+      assert.match(await banner.getByRole("alert").innerText(), /at least 8 characters/);
+      await banner.getByLabel("New password", { exact: true }).fill(password);
+      await banner.getByLabel("Repeat the new password").fill(password);
+      await banner.getByRole("button", { name: "Set password" }).click();
+      await p.locator("[data-password-set]").waitFor();
+      await banner.waitFor({ state: "detached" });
+      const me = await (await p.request.get(`${up.base}/api/ui/me`)).json();
+      assert.equal(me.has_password, true);
+      await p.reload();
+      await p.locator(".topbar .account").waitFor();
+      assert.equal(await p.locator("[data-set-password]").count(), 0, "no banner once a password is set");
+      await p.locator(".topbar .account").getByRole("button", { name: "Sign out" }).click();
+      await p.waitForURL((u) => u.pathname === "/login");
+      // The link worked once.
+      const again = await p.request.get(up.signInLink, { maxRedirects: 0 });
+      assert.equal(again.status(), 403);
+      await p.goto(`${up.base}/login`);
+      await submitSignIn(p, "admin", password);
+      await p.waitForURL((u) => u.pathname === "/processes");
+      assert.equal(await p.locator(".topbar .account").getAttribute("data-user"), "admin");
+      await p.locator(".table .tr[data-pid]").first().waitFor({ timeout: 30_000 });
+      assert.equal(await p.locator("[data-set-password]").count(), 0);
+      expectOnlyRefusals(errors);
+    });
   });
 
   await test("the page logged no errors", async () => {
