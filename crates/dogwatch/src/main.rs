@@ -81,8 +81,13 @@ enum Command {
     /// Print the agent's effective configuration, where each value came from, and the
     /// resolved hostname and host tags.
     Config(ConfigArgs),
-    /// Print the API keys of the server whose data is in --data-dir.
-    ApiKey(DataDirArgs),
+    /// List or create the API keys of the server whose data is in --data-dir.
+    ApiKey(commands::api_key::ApiKeyArgs),
+    /// Manage the users of the server whose data is in --data-dir: add, list, set-role,
+    /// reset-password, disable, enable.
+    User(commands::users::UserArgs),
+    /// Create or list application keys (each belongs to a user and acts with its role).
+    AppKey(commands::users::AppKeyArgs),
     /// List the live processes of every host from a running server, like the Live
     /// Processes page: `dogwatch ps 'java -kafka' --sort rss`, `dogwatch ps --by command`.
     ///
@@ -125,6 +130,12 @@ struct PsArgs {
         env = "DOGWATCH_SERVER"
     )]
     server: String,
+    /// The API key to send [default: `api_key` from the configuration].
+    #[arg(long, env = "DD_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// The application key to send [default: `app_key` from the configuration].
+    #[arg(long, env = "DD_APP_KEY", hide_env_values = true)]
+    app_key: Option<String>,
 }
 
 /// Where to find the agent's configuration file.
@@ -295,6 +306,8 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Config(args) => commands::config::run(args),
         Command::ApiKey(args) => commands::api_key::run(args),
+        Command::User(args) => commands::users::run_user(args),
+        Command::AppKey(args) => commands::users::run_app_key(args),
         Command::Ps(args) => commands::ps::run(args),
     };
     match result {

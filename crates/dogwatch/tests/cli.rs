@@ -51,13 +51,72 @@ fn http_get(port: u16, path: &str, api_key: &str) -> (u16, String) {
     http(port, "GET", path, api_key, "")
 }
 
-/// A plain HTTP/1.1 request; returns the status line's code and the body.
-fn http(port: u16, method: &str, path: &str, api_key: &str, body: &str) -> (u16, String) {
+/// The data directory of each running `dogwatch up`, by port, and the API and application
+/// keys made for the tests' reads once it is up.
+static SERVERS: std::sync::Mutex<Vec<(u16, std::path::PathBuf, Option<(String, String)>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// An API key and an admin's application key for the `dogwatch up` on `port`, made with the
+/// CLI (`dogwatch api-key create`, `dogwatch app-key create`) on first use.
+fn credentials(port: u16) -> Option<(String, String)> {
+    let mut servers = SERVERS.lock().unwrap();
+    let entry = servers.iter_mut().find(|(p, _, _)| *p == port)?;
+    if entry.2.is_none() && entry.1.join("dogwatch.db").exists() {
+        let make = |args: &[&str]| {
+            let out = dogwatch().args(args).arg("--data-dir").arg(&entry.1).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            stdout(&out).trim().to_string()
+        };
+        let keys = (
+            make(&["api-key", "create", "--name", "tests"]),
+            make(&["app-key", "create", "--name", "tests"]),
+        );
+        // The server learns of keys the CLI made within a second or so.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while raw_get(port, "/api/ui/me", &keys.0, &keys.1).0 != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "the server never accepted the CLI's new keys"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        entry.2 = Some(keys);
+    }
+    entry.2.clone()
+}
+
+/// A GET with exactly these keys; returns the code and the body.
+fn raw_get(port: u16, path: &str, api_key: &str, app_key: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nDD-APPLICATION-KEY: {app_key}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// A plain HTTP/1.1 request; returns the status line's code and the body. It carries the
+/// server's test credentials (an application key, and an API key when `api_key` is empty).
+fn http(port: u16, method: &str, path: &str, api_key: &str, body: &str) -> (u16, String) {
+    let (api_key, app_key) = match credentials(port) {
+        Some((api, app)) if api_key.is_empty() => (api, app),
+        Some((_, app)) => (api_key.to_string(), app),
+        None => (api_key.to_string(), String::new()),
+    };
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nDD-APPLICATION-KEY: {app_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -78,6 +137,7 @@ struct Up {
     port: u16,
     cmd_port: u16,
     apm_port: u16,
+    data_dir: std::path::PathBuf,
 }
 
 impl Up {
@@ -99,6 +159,7 @@ impl Up {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        SERVERS.lock().unwrap().push((port, data_dir.to_path_buf(), None));
         let out = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -112,6 +173,7 @@ impl Up {
             port,
             cmd_port,
             apm_port,
+            data_dir: data_dir.to_path_buf(),
         }
     }
 
@@ -134,6 +196,8 @@ impl Up {
         dogwatch()
             .arg("status")
             .env("DD_CMD_PORT", self.cmd_port.to_string())
+            // `dogwatch status` reads the agent's auth_token from <data-dir>/agent.
+            .env("DOGWATCH_DATA_DIR", &self.data_dir)
             .output()
             .unwrap()
     }
@@ -227,7 +291,7 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
     let again = Up::start(dir.path());
     let key_line = again.line_starting("API key:");
     assert!(
-        key_line.contains(&format!("ending with {}", &key[27..])) && !key_line.contains(&key),
+        key_line.contains(&format!("ending with {}", &key[28..])) && !key_line.contains(&key),
         "{key_line}"
     );
     again.terminate();
@@ -236,7 +300,11 @@ fn up_serves_validate_and_status_then_stops_cleanly_on_sigterm() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(stdout(&listed).starts_with(&key), "{}", stdout(&listed));
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains(&format!("generated\t…{}", &key[28..])) && !listed.contains(&key),
+        "the key is listed by its last four characters only: {listed}"
+    );
 }
 
 /// Asks `dogwatch status` until its report contains every one of `needles` (at most 30 s).
@@ -358,8 +426,11 @@ fn live_processes_reach_the_server_and_a_watcher_switches_the_agent_to_real_time
 
 /// `dogwatch ps ARGS --server` against `up`.
 fn ps(up: &Up, args: &[&str]) -> Output {
+    let (api, app) = credentials(up.port).expect("the server is up");
     dogwatch()
         .arg("ps")
+        .env("DD_API_KEY", api)
+        .env("DD_APP_KEY", app)
         .args(args)
         .args(["--server", &format!("http://127.0.0.1:{}", up.port)])
         .output()
@@ -436,6 +507,8 @@ fn ps_and_the_process_apis_answer_from_a_real_agent_s_processes() {
     assert!(stderr(&output).contains("allowed: host, pid"), "{}", stderr(&output));
     let output = dogwatch()
         .args(["ps", "--server", "http://127.0.0.1:9"])
+        .env("DD_API_KEY", "k")
+        .env("DD_APP_KEY", "a")
         .output()
         .unwrap();
     assert!(

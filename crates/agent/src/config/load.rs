@@ -66,7 +66,7 @@ impl LoadedConfig {
         leaves
             .into_iter()
             .map(|(key, value)| {
-                let value = if key == "api_key" {
+                let value = if key == "api_key" || key == "app_key" {
                     mask_secret(value)
                 } else {
                     value.clone()

@@ -27,6 +27,10 @@ pub struct AgentConfig {
     /// The API key sent with every payload (`DD_API_KEY`). Defaults to empty, which the
     /// standalone agent refuses; `dogwatch up` fills in the server's own key.
     pub api_key: String,
+    /// The application key CLI readers (`dogwatch ps`) send with the API key to read from the
+    /// server (`DD_APP_KEY`, or `DD_APPLICATION_KEY`). The agent itself never needs one.
+    /// Defaults to empty.
+    pub app_key: String,
     /// Datadog's site name (`DD_SITE`). Accepted for compatibility; dogwatch sends to
     /// `dd_url`. Defaults to `datadoghq.com`.
     pub site: String,
@@ -140,6 +144,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             api_key: String::new(),
+            app_key: String::new(),
             site: "datadoghq.com".into(),
             dd_url: String::new(),
             skip_ssl_validation: false,

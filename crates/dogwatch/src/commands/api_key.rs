@@ -33,7 +33,9 @@ enum ApiKeyAction {
 
 /// Runs `dogwatch api-key`.
 pub fn run(args: ApiKeyArgs) -> Result<()> {
-    let store = open_store(&DataDirArgs { data_dir: args.data_dir.clone() })?;
+    let store = open_store(&DataDirArgs {
+        data_dir: args.data_dir.clone(),
+    })?;
     match args.action.unwrap_or(ApiKeyAction::List) {
         ApiKeyAction::List => {
             let keys = store.api_keys()?;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use dogwatch_agent::config::{Environment, LogLevel};
+use dogwatch_server::auth::admin;
 use dogwatch_server::tls::TlsFiles;
-use dogwatch_server::{KeyOrigin, Server, ServerKey, ServerSettings, keys};
+use dogwatch_server::{KeyOrigin, Server, ServerKey, ServerSettings};
 use dogwatch_store::{SqliteStore, Store};
 
 use crate::support;
@@ -35,7 +36,7 @@ pub async fn start(
 ) -> Result<(Server, ServerKey)> {
     let path = support::store_path(data_dir);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
-    let key = keys::ensure_api_key(store.as_ref(), env.get("DD_API_KEY")).context("cannot set up the API key")?;
+    let key = admin::ensure_api_key(store.as_ref(), env.get("DD_API_KEY")).context("cannot set up the API key")?;
     let settings = ServerSettings {
         listen,
         process_retention: retention.process_retention,
@@ -44,7 +45,13 @@ pub async fn start(
         tls,
         ..ServerSettings::default()
     };
-    let accepted = keys::accepted_keys(store.as_ref(), &key)?;
+    // DD_API_KEY is accepted while it is set, and never stored.
+    let accepted: Vec<String> = key
+        .key
+        .iter()
+        .filter(|_| key.origin == KeyOrigin::Environment)
+        .cloned()
+        .collect();
     let server = Server::bind(settings, store, accepted).await?;
     Ok((server, key))
 }
@@ -60,19 +67,42 @@ pub fn announce(server_addr: SocketAddr, tls: bool, key: &ServerKey, data_dir: &
     let scheme = if tls { "https" } else { "http" };
     println!("  UI and API:   {scheme}://{host}/");
     println!("  Data:         {}", data_dir.display());
-    match key.origin {
-        KeyOrigin::GeneratedNow => {
+    match (key.origin, &key.key) {
+        (KeyOrigin::GeneratedNow, Some(k)) => {
             println!(
-                "  API key:      {}  (generated now and shown once; `dogwatch api-key` shows it again)",
-                key.key
+                "  API key:      {k}  (generated now and shown once: it is stored hashed; `dogwatch api-key create` makes another)"
             );
         }
-        KeyOrigin::Environment => println!("  API key:      from DD_API_KEY"),
-        KeyOrigin::Stored => println!(
-            "  API key:      ending with {}  (`dogwatch api-key` shows it)",
-            dogwatch_model::api_key_tail(&key.key)
+        (KeyOrigin::Environment, _) => println!("  API key:      from DD_API_KEY"),
+        _ => println!(
+            "  API key:      ending with {}  (`dogwatch api-key list` lists the keys; `dogwatch api-key create` makes another)",
+            key.last4
         ),
     }
+}
+
+/// A one-time sign-in link for the first admin while no user has a password yet (each start
+/// makes a new one), so the first sign-in needs no other step.
+pub fn sign_in_link(server: &Server) -> Result<Option<String>> {
+    let state = server.state();
+    let admin = admin::ensure_first_admin(state.store.as_ref()).context("cannot set up the first admin")?;
+    state.auth.reload().context("cannot load users and keys")?;
+    Ok(admin.map(|u| format!("/login/{}", state.auth.sign_in_link(u.id))))
+}
+
+/// Prints the sign-in link, when there is one.
+pub fn announce_sign_in(server_addr: SocketAddr, tls: bool, link: Option<&str>) {
+    let Some(link) = link else { return };
+    let host = if server_addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], server_addr.port()))
+    } else {
+        server_addr
+    };
+    let scheme = if tls { "https" } else { "http" };
+    println!(
+        "  Sign in:      {scheme}://{host}{link}  (one-time link for user `{}`; set a password once signed in)",
+        admin::FIRST_ADMIN
+    );
 }
 
 /// Runs the server alone until Ctrl-C or SIGTERM.
@@ -88,7 +118,9 @@ pub fn run(args: ServerArgs) -> Result<()> {
         let tls = tls_files(&args.tls);
         let tls_on = tls.is_some();
         let (server, key) = start(args.listen.listen, tls, &args.retention, &data_dir, &env).await?;
+        let link = sign_in_link(&server)?;
         announce(server.local_addr(), tls_on, &key, &data_dir);
+        announce_sign_in(server.local_addr(), tls_on, link.as_deref());
         server.run(support::termination_signal()).await?;
         Ok(())
     })

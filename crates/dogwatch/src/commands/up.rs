@@ -26,15 +26,25 @@ pub fn run(args: UpArgs) -> Result<()> {
         let pinned_cert = tls.as_ref().map(|files| files.cert.clone());
         let (server, key) = server::start(args.listen.listen, tls, &args.retention, &data_dir, &env).await?;
         let addr = server.local_addr();
-        // The in-process agent always sends to this server with its key, whatever a
-        // datadog.yaml kept from a Datadog Agent says.
+        let link = server::sign_in_link(&server)?;
+        // The in-process agent always sends to this server with a key of its own (DD_API_KEY
+        // when set, else one valid while this process runs), whatever a datadog.yaml kept from
+        // a Datadog Agent says.
+        let agent_key = match (key.origin, &key.key) {
+            (dogwatch_server::KeyOrigin::Environment, Some(k)) => k.clone(),
+            _ => {
+                let k = dogwatch_server::auth::secrets::generate_key();
+                server.state().auth.accept_api_key(&k);
+                k
+            }
+        };
         let config = &mut loaded.config;
-        if !config.api_key.is_empty() && config.api_key != key.key {
+        if !config.api_key.is_empty() && config.api_key != agent_key {
             tracing::info!(
                 "dogwatch up sends with the server's own API key; api_key from the configuration is not used."
             );
         }
-        config.api_key = key.key.clone();
+        config.api_key = agent_key;
         let host = if addr.ip().is_unspecified() {
             [127, 0, 0, 1].into()
         } else {
@@ -52,6 +62,7 @@ pub fn run(args: UpArgs) -> Result<()> {
         options.server_certificate = pinned_cert.clone();
         let agent = RunningAgent::start(options).await?;
         server::announce(addr, pinned_cert.is_some(), &key, &data_dir);
+        server::announce_sign_in(addr, pinned_cert.is_some(), link.as_deref());
         println!(
             "  Agent status: dogwatch status (local API on {})",
             agent.local_api_addr()

@@ -123,7 +123,9 @@ fn new_password(from_stdin: bool) -> Result<String> {
         return Ok(password);
     }
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text).context("cannot read the password from stdin")?;
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the password from stdin")?;
     let password = text.lines().next().unwrap_or("").to_string();
     if password.chars().count() < dogwatch_server::auth::api::MIN_PASSWORD_CHARS {
         bail!(
@@ -136,12 +138,16 @@ fn new_password(from_stdin: bool) -> Result<String> {
 
 fn change(store: &SqliteStore, name: &str, change: UserChange) -> Result<User> {
     let user = find_user(store, name)?;
-    store.update_user(user.id, &change)?.context("the user was removed meanwhile")
+    store
+        .update_user(user.id, &change)?
+        .context("the user was removed meanwhile")
 }
 
 /// Runs `dogwatch user`.
 pub fn run_user(args: UserArgs) -> Result<()> {
-    let store = open_store(&DataDirArgs { data_dir: args.data_dir.clone() })?;
+    let store = open_store(&DataDirArgs {
+        data_dir: args.data_dir.clone(),
+    })?;
     match args.action {
         UserAction::Add {
             name,
@@ -156,7 +162,11 @@ pub fn run_user(args: UserArgs) -> Result<()> {
         UserAction::List => {
             for u in store.users()? {
                 let state = if u.disabled { "disabled" } else { "enabled" };
-                let password = if u.password_hash.is_empty() { "no password" } else { "password set" };
+                let password = if u.password_hash.is_empty() {
+                    "no password"
+                } else {
+                    "password set"
+                };
                 println!("{}\t{}\t{state}\t{password}", u.name, u.role.as_str());
             }
         }
@@ -213,7 +223,9 @@ pub fn run_user(args: UserArgs) -> Result<()> {
 
 /// Runs `dogwatch app-key`.
 pub fn run_app_key(args: AppKeyArgs) -> Result<()> {
-    let store = open_store(&DataDirArgs { data_dir: args.data_dir.clone() })?;
+    let store = open_store(&DataDirArgs {
+        data_dir: args.data_dir.clone(),
+    })?;
     match args.action {
         AppKeyAction::Create { user, name } => {
             let owner = match user {
@@ -227,7 +239,10 @@ pub fn run_app_key(args: AppKeyArgs) -> Result<()> {
         AppKeyAction::List => {
             let users = store.users()?;
             for k in store.app_keys()? {
-                let owner = users.iter().find(|u| u.id == k.user_id).map_or("?", |u| u.name.as_str());
+                let owner = users
+                    .iter()
+                    .find(|u| u.id == k.user_id)
+                    .map_or("?", |u| u.name.as_str());
                 println!("{}\t{owner}\t{}\t…{}", k.id, k.name, k.last4);
             }
         }
