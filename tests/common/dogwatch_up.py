@@ -1,6 +1,7 @@
-"""What the real-client test runners (tests/tracers/run.py, tests/statsd/run.py) share: child
-processes killed at exit, bounded waits, free loopback ports, small HTTP helpers, a real
-`dogwatch up` on free ports with a temporary data directory, and the PASS/FAIL bookkeeping.
+"""What the real-client test runners (tests/tracers/run.py, tests/statsd/run.py,
+tests/api_client/run.py) share: child processes killed at exit, bounded waits, free loopback
+ports, small HTTP helpers, a real `dogwatch up` on free ports with a temporary data directory
+(with an application key, so its read routes answer), and the PASS/FAIL bookkeeping.
 
 Import it from a runner with
 
@@ -14,6 +15,7 @@ Every wait is bounded (`until`), everything listens on 127.0.0.1, and every chil
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -130,9 +132,9 @@ def free_port(kind=socket.SOCK_STREAM):
     return port
 
 
-def http(method, url, timeout=10.0, body=None):
+def http(method, url, timeout=10.0, body=None, headers=None):
     """One HTTP request; returns (status, headers, text). Never raises for an HTTP status."""
-    req = urllib.request.Request(url, method=method, data=body)
+    req = urllib.request.Request(url, method=method, data=body, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
@@ -140,8 +142,8 @@ def http(method, url, timeout=10.0, body=None):
         return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
 
 
-def get_json(url, timeout=10.0):
-    status, _, text = http("GET", url, timeout)
+def get_json(url, timeout=10.0, headers=None):
+    status, _, text = http("GET", url, timeout, headers=headers)
     try:
         return status, json.loads(text)
     except ValueError:
@@ -189,7 +191,11 @@ def clean_env(**extra):
 
 class Dogwatch:
     """`dogwatch up` on free loopback ports (web/API, cmd_port, APM receiver, DogStatsD UDP) with a
-    temporary data directory; `env` adds or overrides agent settings (DD_*)."""
+    temporary data directory; `env` adds or overrides agent settings (DD_*).
+
+    Every read route needs a user: once the server answers, an application key of its `admin` is
+    made with `dogwatch app-key create` on the data directory (`app_key`), and `api()` sends it
+    with the API key (`api_key`) as DD-API-KEY + DD-APPLICATION-KEY (`auth_headers`)."""
 
     def __init__(self, binary, logdir, hostname, tags, env=None, wait_receiver=False, data_prefix="dogwatch-test-"):
         check(os.path.exists(binary), "no dogwatch binary at %s: build it (cargo build -p dogwatch) or pass --dogwatch / set DOGWATCH_BIN" % binary)
@@ -207,6 +213,8 @@ class Dogwatch:
                         DD_APM_RECEIVER_PORT=self.receiver_port, DD_DOGSTATSD_PORT=self.dogstatsd_port, DD_TAGS=tags)
         settings.update(env or {})
         self.env = clean_env(**settings)
+        self.api_key = self.env["DD_API_KEY"]
+        self.app_key = None
         self.child = Child("dogwatch", [binary, "up", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir],
                            self.env, REPO, logdir)
         try:
@@ -219,11 +227,21 @@ class Dogwatch:
             raise
 
     def _wait_ready(self, wait_receiver):
+        # Until it has a key, every read route answers 401: wait for any answer of the server's.
         def up():
             if not self.child.alive():
                 raise Failure("dogwatch up exited (%s)" % self.child.proc.returncode)
-            return http("GET", self.base + "/api/ui/hosts", timeout=2)[0] == 200
+            return http("GET", self.base + "/api/v1/validate", timeout=2)[0] < 500
         until("dogwatch up to answer on %s" % self.base, up, 30)
+        self.app_key = self.cli("app-key", "create", "--name", "tests")
+        check(re.fullmatch(r"[0-9a-f]{40}", self.app_key or ""), "dogwatch app-key create printed %r" % self.app_key)
+
+        # A running server sees keys made by the CLI within 5 s.
+        def authorized():
+            status, _, text = http("GET", self.base + "/api/ui/hosts", timeout=2, headers=self.auth_headers)
+            check(status in (200, 403), "GET /api/ui/hosts with the keys answered %d: %s" % (status, text[:200]))
+            return status == 200
+        until("the application key to be accepted", authorized, 15)
         if not wait_receiver:
             return
 
@@ -235,13 +253,33 @@ class Dogwatch:
             return True
         until("the trace receiver on 127.0.0.1:%d (DD_APM_RECEIVER_PORT) to answer /info" % self.receiver_port, receiver, 20)
 
+    @property
+    def auth_headers(self):
+        """DD-API-KEY + DD-APPLICATION-KEY, what a read route needs."""
+        return {"DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key or ""}
+
     def url(self, path, **params):
         return self.base + path + (("?" + urllib.parse.urlencode(params)) if params else "")
 
     def api(self, path, **params):
+        """GET path?params with the keys: (url, status, JSON or text)."""
         url = self.url(path, **params)
-        status, data = get_json(url)
+        status, data = get_json(url, headers=self.auth_headers)
         return url, status, data
+
+    def cli(self, *args, stdin=None, timeout=20):
+        """`dogwatch ARGS --data-dir DIR` (users and keys: `app-key create`, `user add`, ...), as
+        a user would run it beside the server; returns its stdout, stripped. Fails on a non-zero
+        exit."""
+        try:
+            p = subprocess.run([self.binary, *args, "--data-dir", self.data_dir], env=self.env, cwd=REPO,
+                               input=(stdin or "").encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("`dogwatch %s` did not finish in %d s" % (" ".join(args), timeout))
+        out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 0, "`dogwatch %s` exited %d: %s" % (" ".join(args), p.returncode, (err or out).strip()[:500]))
+        return out.strip()
 
     def status(self, *args, timeout=20):
         """`dogwatch status [args]` run as a user would, against this agent's cmd_port:
