@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the real-client tests need: for the APM tests (tests/tracers/run.py) and the
-# DogStatsD tests (tests/statsd/run.py), one Python virtualenv at target/tracer-env with the pinned
-# ddtrace, Flask, requests and ddapm-test-agent of tests/tracers/requirements.txt and the pinned
-# datadog client of tests/statsd/requirements.txt; and the pinned dd-trace of
+# Installs what the real-client tests need: for the APM tests (tests/tracers/run.py), the
+# DogStatsD tests (tests/statsd/run.py) and the Datadog API client tests (tests/api_client/run.py),
+# one Python virtualenv at target/tracer-env with the pinned ddtrace, Flask, requests and
+# ddapm-test-agent of tests/tracers/requirements.txt, the pinned datadog client of
+# tests/statsd/requirements.txt and the pinned datadog-api-client of
+# tests/api_client/requirements.txt; and the pinned dd-trace of
 # tests/tracers/node/package-lock.json and hot-shots of tests/statsd/node/package-lock.json.
 # Each is (re)installed only when its pin files changed since the last install, so a second run
 # returns at once. Needs python3 with its venv module, and Node.js 18+ with npm.
@@ -14,9 +16,10 @@ env_dir=target/tracer-env
 statsd=tests/statsd
 requirements=$tracers/requirements.txt
 statsd_requirements=$statsd/requirements.txt
+api_client_requirements=tests/api_client/requirements.txt
 stamp=$env_dir/.requirements-installed
 
-# --- Python: ddtrace, Flask, requests, ddapm-test-agent; datadog (DogStatsd) ---------------------
+# --- Python: ddtrace, Flask, requests, ddapm-test-agent; datadog (DogStatsd); datadog-api-client --
 if ! command -v python3 >/dev/null 2>&1; then
     echo "The tracer tests need Python 3 (3.9 or newer) with its venv module, and python3 is not installed." >&2
     echo "Install it (Debian/Ubuntu: apt-get install python3 python3-venv) and run this again." >&2
@@ -42,11 +45,12 @@ if [ ! -x "$env_dir/bin/python" ]; then
     python3 -m venv "$env_dir"
     rm -f "$stamp"
 fi
-if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ] || [ "$statsd_requirements" -nt "$stamp" ]; then
-    echo "== pip install -r $requirements -r $statsd_requirements (into $env_dir)"
+if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ] || [ "$statsd_requirements" -nt "$stamp" ] \
+    || [ "$api_client_requirements" -nt "$stamp" ]; then
+    echo "== pip install -r $requirements -r $statsd_requirements -r $api_client_requirements (into $env_dir)"
     if ! "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-        -r "$requirements" -r "$statsd_requirements"; then
-        echo "pip could not install $requirements and $statsd_requirements into $env_dir (see above); PyPI must be reachable." >&2
+        -r "$requirements" -r "$statsd_requirements" -r "$api_client_requirements"; then
+        echo "pip could not install $requirements, $statsd_requirements and $api_client_requirements into $env_dir (see above); PyPI must be reachable." >&2
         exit 1
     fi
     touch "$stamp"

@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""dogwatch against Datadog's own API client: `datadog-api-client` (datadog_api_client), unchanged,
+pointed at a real `dogwatch up` with an API key and an application key.
+
+Run with the tracer virtualenv's python (scripts/install-tracers.sh makes it and installs the
+pinned client of tests/api_client/requirements.txt):
+
+    scripts/install-tracers.sh
+    target/tracer-env/bin/python tests/api_client/run.py [--dogwatch PATH] [-v] [--keep-logs]
+
+What happens:
+
+1. `dogwatch up` on free ports with a temporary data directory (tests/common/dogwatch_up.py),
+   its agent collecting processes every 2 s; an application key of `admin` is made with
+   `dogwatch app-key create` on the data directory.
+2. The client is configured as a user would, `Configuration(host="http://127.0.0.1:PORT",
+   api_key={"apiKeyAuth": KEY, "appKeyAuth": APP_KEY})`, and used through its own API classes,
+   whose answers it deserializes into its models (so a field of the wrong type fails here):
+   v1 AuthenticationApi.validate; MetricsApi.submit_metrics, then query_metrics,
+   list_active_metrics and list_metrics; EventsApi.create_event, then list_events and get_event;
+   v2 ProcessesApi.list_processes (search, paging); SpansApi.list_spans_get (a trace sent to the
+   agent's receiver); KeyManagementApi: create_api_key, list_api_keys, get_api_key,
+   update_api_key, delete_api_key, create_current_user_application_key,
+   list_current_user_application_keys, get_current_user_application_key,
+   delete_current_user_application_key — each key used right after it is made, and refused right
+   after it is deleted.
+3. Refusals as Datadog's client sees them: no application key, a wrong one, or a wrong API key
+   raise ForbiddenException (403); no keys at all UnauthorizedException (401); a Read Only user's
+   application key reads but may not manage API keys (403).
+
+Every test prints `PASS <name>` or `FAIL <name>: <reason>`; the last line is
+`api_client: N passed, M failed`, and the exit status is non-zero when anything failed.
+Everything listens on 127.0.0.1, every wait is bounded, and every child process is killed at the
+end.
+
+Environment: DOGWATCH_BIN (the binary, default target/debug/dogwatch), API_CLIENT_WAIT_S (how
+long data may take to show up in the API, default 30).
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from dogwatch_up import (  # noqa: E402  (tests/common: what the real-client runners share)
+    REPO, Dogwatch, Failure, check, finish, http, log, run_phase, run_test, set_verbose, stop_all, until)
+
+# The client reads DD_API_KEY, DD_APP_KEY and DD_SITE from the environment when a key is not
+# given: none of the user's may leak into a test that leaves a key out on purpose.
+for _k in ("DD_API_KEY", "DD_APP_KEY", "DD_APPLICATION_KEY", "DD_SITE"):
+    os.environ.pop(_k, None)
+
+try:
+    from datadog_api_client import ApiClient, Configuration
+    from datadog_api_client.exceptions import ApiException, ForbiddenException, NotFoundException, UnauthorizedException
+    from datadog_api_client.v1.api.authentication_api import AuthenticationApi
+    from datadog_api_client.v1.api.events_api import EventsApi
+    from datadog_api_client.v1.api.metrics_api import MetricsApi
+    from datadog_api_client.v1.model.event_create_request import EventCreateRequest
+    from datadog_api_client.v1.model.metrics_payload import MetricsPayload
+    from datadog_api_client.v1.model.point import Point
+    from datadog_api_client.v1.model.series import Series
+    from datadog_api_client.v2.api.key_management_api import KeyManagementApi
+    from datadog_api_client.v2.api.processes_api import ProcessesApi
+    from datadog_api_client.v2.api.spans_api import SpansApi
+    from datadog_api_client.v2.model.api_key_create_attributes import APIKeyCreateAttributes
+    from datadog_api_client.v2.model.api_key_create_data import APIKeyCreateData
+    from datadog_api_client.v2.model.api_key_create_request import APIKeyCreateRequest
+    from datadog_api_client.v2.model.api_key_update_attributes import APIKeyUpdateAttributes
+    from datadog_api_client.v2.model.api_key_update_data import APIKeyUpdateData
+    from datadog_api_client.v2.model.api_key_update_request import APIKeyUpdateRequest
+    from datadog_api_client.v2.model.api_keys_type import APIKeysType
+    from datadog_api_client.v2.model.application_key_create_attributes import ApplicationKeyCreateAttributes
+    from datadog_api_client.v2.model.application_key_create_data import ApplicationKeyCreateData
+    from datadog_api_client.v2.model.application_key_create_request import ApplicationKeyCreateRequest
+    from datadog_api_client.v2.model.application_keys_type import ApplicationKeysType
+    import datadog_api_client.version
+except ImportError as e:  # pragma: no cover - a missing venv is the usual cause
+    print("FAIL import datadog_api_client: %s (run scripts/install-tracers.sh, then use target/tracer-env/bin/python)" % e)
+    print("api_client: 0 passed, 1 failed", flush=True)
+    sys.exit(1)
+
+WAIT_S = float(os.environ.get("API_CLIENT_WAIT_S", "30"))
+HOSTNAME = "api-client-test-host"
+RUN = uuid.uuid4().hex[:8]
+METRIC = "apiclient.%s.temperature" % RUN
+EVENT_TITLE = "api client deploy %s" % RUN
+SERVICE = "apiclient-%s" % RUN
+HEX40 = re.compile(r"[0-9a-f]{40}")
+DW = [None]
+
+
+def client(dw, api_key=None, app_key=None):
+    """An ApiClient for `dw` with the given keys (None leaves that key out)."""
+    keys = {}
+    if api_key is not None:
+        keys["apiKeyAuth"] = api_key
+    if app_key is not None:
+        keys["appKeyAuth"] = app_key
+    config = Configuration(host=dw.base, api_key=keys)
+    config.enable_retry = False
+    return ApiClient(config)
+
+
+def admin(dw):
+    return client(dw, dw.api_key, dw.app_key)
+
+
+def expect_refusal(what, fn, exc, status):
+    """Calls fn(); it must raise `exc` (the client's class for `status`)."""
+    try:
+        fn()
+    except exc as e:
+        check(e.status == status, "%s: %s with status %s, expected %d" % (what, type(e).__name__, e.status, status))
+        return e
+    except ApiException as e:
+        raise Failure("%s: expected %s (%d), got %s %s: %s" % (what, exc.__name__, status, type(e).__name__, e.status, str(e.body)[:300]))
+    raise Failure("%s: expected %s (%d), and the call succeeded" % (what, exc.__name__, status))
+
+
+def errors_of(e):
+    """The `errors` of a refusal's body (the client has already parsed it when it was JSON)."""
+    body = e.body
+    if isinstance(body, (str, bytes)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return []
+    return list(body.get("errors") or []) if isinstance(body, dict) else []
+
+
+def query_points(api_client, query, frm, to):
+    """MetricsApi.query_metrics: {scope: [(ts_ms, value)]} of the answer's series."""
+    answer = MetricsApi(api_client).query_metrics(_from=frm, to=to, query=query)
+    check(answer.status == "ok", "query_metrics(%r) status %r" % (query, answer.status))
+    out = {}
+    for s in answer.series or []:
+        out[s.scope] = [tuple(p.value) for p in s.pointlist]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The tests
+# ---------------------------------------------------------------------------------------------
+
+POINTS = []  # [(ts, value)] submitted
+
+
+def test_validate(dw):
+    with admin(dw) as c:
+        answer = AuthenticationApi(c).validate()
+    check(answer.valid is True, "validate() answered %r" % answer)
+
+
+def test_submit_and_query(dw):
+    now = int(time.time())
+    POINTS[:] = [(now - 60, 20.5), (now - 40, 21.0), (now - 20, 22.25)]
+    body = MetricsPayload(series=[Series(metric=METRIC, points=[Point([float(t), v]) for t, v in POINTS], type="gauge",
+                                         host=HOSTNAME, tags=["env:apiclient", "run:%s" % RUN])])
+    with admin(dw) as c:
+        accepted = MetricsApi(c).submit_metrics(body=body)
+        check(accepted.status == "ok", "submit_metrics answered %r" % accepted)
+        query = "avg:%s{env:apiclient} by {host}" % METRIC
+
+        def points():
+            got = query_points(c, query, now - 600, now + 60)
+            return got if any(got.values()) else None
+        got = until("the submitted points in query_metrics(%r)" % query, points, WAIT_S, every=0.5)
+    # Datadog's scope of a group: the query's filter and the group's tags.
+    scope = "env:apiclient,host:%s" % HOSTNAME
+    check(list(got) == [scope], "one series, %r; got scopes %r" % (scope, list(got)))
+    values = sorted(v for _, v in got[scope])
+    check(values == sorted(v for _, v in POINTS), "values %r, sent %r" % (values, [v for _, v in POINTS]))
+    stamps = [t for t, _ in got[scope]]
+    check(all(isinstance(t, float) and t > 1e12 for t in stamps), "timestamps are epoch ms: %r" % stamps)
+
+
+def test_metric_listings(dw):
+    with admin(dw) as c:
+        api = MetricsApi(c)
+        active = until("the metric in list_active_metrics", lambda: METRIC in (api.list_active_metrics(_from=int(time.time()) - 3600).metrics or []), WAIT_S)
+        check(active, "listed")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Datadog deprecated it; dogwatch still answers it
+            found = api.list_metrics(q="metrics:apiclient.%s" % RUN)
+    names = found.results.metrics if found.results else []
+    check(METRIC in names, "list_metrics(metrics:apiclient.%s) found %r" % (RUN, names))
+
+
+def test_events(dw):
+    with admin(dw) as c:
+        api = EventsApi(c)
+        made = api.create_event(body=EventCreateRequest(title=EVENT_TITLE, text="rolled out by the API client", tags=["env:apiclient", "run:%s" % RUN], host=HOSTNAME))
+        check(made.status == "ok", "create_event answered %r" % made)
+        now = int(time.time())
+
+        def listed():
+            answer = api.list_events(start=now - 600, end=now + 60, tags="run:%s" % RUN)
+            return [e for e in (answer.events or []) if e.title == EVENT_TITLE]
+        events = until("the event in list_events", listed, WAIT_S, every=0.5)
+        check(len(events) == 1, "one event, got %d" % len(events))
+        e = events[0]
+        check("env:apiclient" in (e.tags or []), "tags %r" % e.tags)
+        check(e.host == HOSTNAME, "host %r" % e.host)
+        one = api.get_event(event_id=e.id)
+    check(one.event.title == EVENT_TITLE and one.event.id == e.id, "get_event(%s) answered %r" % (e.id, one.event.title))
+
+
+def test_processes(dw):
+    with admin(dw) as c:
+        api = ProcessesApi(c)
+
+        def found():
+            answer = api.list_processes(search="dogwatch", page_limit=100)
+            return answer if answer.data else None
+        answer = until("this host's dogwatch process in list_processes(search=dogwatch)", found, WAIT_S, every=0.5)
+        mine = [p for p in answer.data if p.attributes.pid == DW[0].child.proc.pid]
+        check(mine, "dogwatch up (pid %d) among %r" % (DW[0].child.proc.pid, [(p.attributes.host, p.attributes.pid) for p in answer.data]))
+        p = mine[0].attributes
+        check(p.host == HOSTNAME, "host %r" % p.host)
+        check("dogwatch" in p.cmdline and "up" in p.cmdline, "cmdline %r" % p.cmdline)
+        check(isinstance(p.ppid, int) and p.user, "ppid %r, user %r" % (p.ppid, p.user))
+        check(mine[0].type.value == "process", "type %r" % mine[0].type)
+        # Paging: two at a time, following meta.page.after, never the same process twice.
+        first = api.list_processes(page_limit=2)
+        check(len(first.data) == 2, "page_limit=2 gave %d" % len(first.data))
+        after = first.meta.page.after
+        check(after, "a cursor to the next page: %r" % first.meta)
+        second = api.list_processes(page_limit=2, page_cursor=after)
+        ids = [x.id for x in first.data] + [x.id for x in second.data]
+        check(second.data and len(set(ids)) == len(ids), "pages overlap: %r" % ids)
+
+
+def send_trace(dw):
+    """One trace, as a tracer sends it (v0.4 JSON), to the agent's trace receiver."""
+    t0 = (time.time_ns() - 2_000_000_000)
+    trace_id = int(uuid.uuid4().hex[:15], 16)
+    spans = [
+        {"trace_id": trace_id, "span_id": 11, "parent_id": 0, "service": SERVICE, "name": "http.request", "resource": "GET /orders",
+         "type": "web", "start": t0, "duration": 30_000_000, "error": 0, "meta": {"env": "apiclient", "http.status_code": "200"},
+         "metrics": {"_sampling_priority_v1": 1}},
+        {"trace_id": trace_id, "span_id": 12, "parent_id": 11, "service": SERVICE, "name": "postgres.query", "resource": "SELECT 1",
+         "type": "sql", "start": t0 + 5_000_000, "duration": 10_000_000, "error": 0, "meta": {"env": "apiclient"}, "metrics": {}},
+    ]
+    status, _, text = http("PUT", "http://127.0.0.1:%d/v0.4/traces" % dw.receiver_port, body=json.dumps([spans]).encode(),
+                           headers={"Content-Type": "application/json", "X-Datadog-Trace-Count": "1"})
+    check(status == 200, "the trace receiver answered %d: %s" % (status, text[:200]))
+    return trace_id
+
+
+def test_spans(dw):
+    trace_id = send_trace(dw)
+    with admin(dw) as c:
+        api = SpansApi(c)
+
+        def found():
+            answer = api.list_spans_get(filter_query="service:%s" % SERVICE, filter_from="now-15m", filter_to="now", page_limit=10)
+            return answer if len(answer.data or []) >= 2 else None
+        answer = until("both spans in list_spans_get(service:%s)" % SERVICE, found, WAIT_S, every=0.5)
+    names = sorted(s.attributes.resource_name for s in answer.data)
+    # The agent obfuscates SQL as Datadog's does.
+    check(names == ["GET /orders", "SELECT ?"], "resources %r" % names)
+    check(all(s.attributes.service == SERVICE for s in answer.data), "services %r" % [s.attributes.service for s in answer.data])
+    check(all(str(s.attributes.trace_id) in (str(trace_id), "%032x" % trace_id, "%x" % trace_id) for s in answer.data),
+          "trace ids %r, sent %d" % ([s.attributes.trace_id for s in answer.data], trace_id))
+
+
+def reads_with(dw, api_key, app_key):
+    """A read with these keys (query_metrics), raising what the client raises."""
+    now = int(time.time())
+    with client(dw, api_key, app_key) as c:
+        return MetricsApi(c).query_metrics(_from=now - 600, to=now, query="avg:%s{*}" % METRIC)
+
+
+def test_api_keys(dw):
+    with admin(dw) as c:
+        api = KeyManagementApi(c)
+        made = api.create_api_key(body=APIKeyCreateRequest(data=APIKeyCreateData(type=APIKeysType.API_KEYS, attributes=APIKeyCreateAttributes(name="apiclient-%s" % RUN))))
+        key, key_id = made.data.attributes.key, made.data.id
+        check(key and len(key) >= 32, "the new key is shown once: %r" % key)
+        check(made.data.attributes.last4 == key[-4:], "last4 %r of %r" % (made.data.attributes.last4, key))
+        check(made.data.attributes.name == "apiclient-%s" % RUN, "name %r" % made.data.attributes.name)
+        listed = api.list_api_keys()
+        mine = [k for k in listed.data if k.id == key_id]
+        check(mine, "list_api_keys has %s: %r" % (key_id, [k.id for k in listed.data]))
+        check("key" not in mine[0].attributes.to_dict(), "a listed key is not shown whole: %r" % mine[0].attributes.to_dict())
+        got = api.get_api_key(api_key_id=key_id)
+        check(got.data.attributes.last4 == key[-4:], "get_api_key last4 %r" % got.data.attributes.last4)
+        renamed = api.update_api_key(api_key_id=key_id, body=APIKeyUpdateRequest(data=APIKeyUpdateData(type=APIKeysType.API_KEYS, id=key_id, attributes=APIKeyUpdateAttributes(name="renamed-%s" % RUN))))
+        check(renamed.data.attributes.name == "renamed-%s" % RUN, "update_api_key name %r" % renamed.data.attributes.name)
+    # Made through the API, it works at once: for intake alone, and with the app key for reads.
+    with client(dw, key) as c:
+        check(AuthenticationApi(c).validate().valid is True, "validate() with the new key")
+        now = int(time.time())
+        MetricsApi(c).submit_metrics(body=MetricsPayload(series=[Series(metric=METRIC + ".newkey", points=[Point([float(now), 1.0])], type="gauge")]))
+    check(reads_with(dw, key, dw.app_key).status == "ok", "a read with the new API key")
+    with admin(dw) as c:
+        KeyManagementApi(c).delete_api_key(api_key_id=key_id)
+        check(key_id not in [k.id for k in KeyManagementApi(c).list_api_keys().data], "deleted, yet listed")
+        expect_refusal("get_api_key of a deleted key", lambda: KeyManagementApi(c).get_api_key(api_key_id=key_id), NotFoundException, 404)
+    expect_refusal("a read with the deleted API key", lambda: reads_with(dw, key, dw.app_key), ForbiddenException, 403)
+    with client(dw, key) as c:
+        now = int(time.time())
+        expect_refusal("submit_metrics with the deleted API key",
+                       lambda: MetricsApi(c).submit_metrics(body=MetricsPayload(series=[Series(metric=METRIC, points=[Point([float(now), 1.0])])])),
+                       ForbiddenException, 403)
+
+
+def test_application_keys(dw):
+    with admin(dw) as c:
+        api = KeyManagementApi(c)
+        made = api.create_current_user_application_key(body=ApplicationKeyCreateRequest(data=ApplicationKeyCreateData(
+            type=ApplicationKeysType.APPLICATION_KEYS, attributes=ApplicationKeyCreateAttributes(name="apiclient-app-%s" % RUN))))
+        key, key_id = made.data.attributes.key, made.data.id
+        check(HEX40.fullmatch(key or ""), "a 40-hex application key, shown once: %r" % key)
+        check(made.data.attributes.last4 == key[-4:], "last4 %r" % made.data.attributes.last4)
+        listed = api.list_current_user_application_keys()
+        check(key_id in [k.id for k in listed.data], "list_current_user_application_keys has %s: %r" % (key_id, [k.id for k in listed.data]))
+        check(len(listed.data) >= 2, "the CLI's key and this one: %r" % [k.attributes.name for k in listed.data])
+        one = api.get_current_user_application_key(app_key_id=key_id)
+        check(one.data.attributes.name == "apiclient-app-%s" % RUN, "get_current_user_application_key name %r" % one.data.attributes.name)
+    check(reads_with(dw, dw.api_key, key).status == "ok", "a read with the new application key, at once")
+    with admin(dw) as c:
+        KeyManagementApi(c).delete_current_user_application_key(app_key_id=key_id)
+        check(key_id not in [k.id for k in KeyManagementApi(c).list_current_user_application_keys().data], "deleted, yet listed")
+    expect_refusal("a read with the deleted application key", lambda: reads_with(dw, dw.api_key, key), ForbiddenException, 403)
+
+
+def test_without_app_key(dw):
+    with client(dw, dw.api_key) as c:
+        now = int(time.time())
+        calls = [
+            ("MetricsApi.query_metrics", lambda: MetricsApi(c).query_metrics(_from=now - 600, to=now, query="avg:%s{*}" % METRIC)),
+            ("ProcessesApi.list_processes", lambda: ProcessesApi(c).list_processes()),
+            ("SpansApi.list_spans_get", lambda: SpansApi(c).list_spans_get(filter_query="*")),
+            ("EventsApi.list_events", lambda: EventsApi(c).list_events(start=now - 600, end=now)),
+            ("KeyManagementApi.list_api_keys", lambda: KeyManagementApi(c).list_api_keys()),
+            ("KeyManagementApi.list_current_user_application_keys", lambda: KeyManagementApi(c).list_current_user_application_keys()),
+        ]
+        for name, call in calls:
+            e = expect_refusal(name + " without the application key", call, ForbiddenException, 403)
+            check(any("DD-APPLICATION-KEY" in m for m in errors_of(e)), "%s: the error says what is missing: %r" % (name, errors_of(e)))
+        # Sending needs no application key: intake still takes the API key alone.
+        check(AuthenticationApi(c).validate().valid is True, "validate() with the API key alone")
+
+
+def test_wrong_keys(dw):
+    wrong_app = "0" * 40
+    wrong_api = "f" * 32
+    expect_refusal("a wrong application key", lambda: reads_with(dw, dw.api_key, wrong_app), ForbiddenException, 403)
+    expect_refusal("a wrong API key with the right application key", lambda: reads_with(dw, wrong_api, dw.app_key), ForbiddenException, 403)
+    expect_refusal("the application key without an API key", lambda: reads_with(dw, None, dw.app_key), ForbiddenException, 403)
+    with client(dw, wrong_api) as c:
+        expect_refusal("validate() with a wrong API key", lambda: AuthenticationApi(c).validate(), ForbiddenException, 403)
+
+
+def test_no_keys(dw):
+    e = expect_refusal("a read with no keys at all", lambda: reads_with(dw, None, None), UnauthorizedException, 401)
+    check(any(m.startswith("Unauthorized") for m in errors_of(e)), "errors %r" % errors_of(e))
+
+
+def test_read_only_user(dw):
+    dw.cli("user", "add", "apiclient-viewer", "--role", "read_only", "--password-stdin", stdin="viewer-password-1\n")
+    viewer_key = dw.cli("app-key", "create", "--user", "apiclient-viewer", "--name", "viewer")
+    check(HEX40.fullmatch(viewer_key), "app-key create printed %r" % viewer_key)
+
+    def accepted():
+        try:
+            return reads_with(dw, dw.api_key, viewer_key).status == "ok"
+        except ForbiddenException:
+            return False  # the server reloads keys made by the CLI within 5 s
+    until("the viewer's application key to be accepted", accepted, 15, every=0.5)
+    with client(dw, dw.api_key, viewer_key) as c:
+        api = KeyManagementApi(c)
+        check(ProcessesApi(c).list_processes(page_limit=1).data is not None, "a Read Only user lists processes")
+        e = expect_refusal("list_api_keys as a Read Only user", lambda: api.list_api_keys(), ForbiddenException, 403)
+        check(any("Admin" in m for m in errors_of(e)), "the error names the role needed: %r" % errors_of(e))
+        expect_refusal("create_api_key as a Read Only user",
+                       lambda: api.create_api_key(body=APIKeyCreateRequest(data=APIKeyCreateData(type=APIKeysType.API_KEYS, attributes=APIKeyCreateAttributes(name="nope")))),
+                       ForbiddenException, 403)
+        mine = api.list_current_user_application_keys()
+        check([k.attributes.name for k in mine.data] == ["viewer"], "the viewer sees only its own application keys: %r" % [k.attributes.name for k in mine.data])
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dogwatch", default=os.environ.get("DOGWATCH_BIN", os.path.join(REPO, "target", "debug", "dogwatch")))
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--keep-logs", action="store_true", help="keep the children's logs even when everything passed")
+    args = ap.parse_args()
+    set_verbose(args.verbose)
+    started = time.monotonic()
+    logdir = tempfile.mkdtemp(prefix="dogwatch-api-client-")
+    print("datadog-api-client %s against %s" % (datadog_api_client.version.__version__, args.dogwatch), flush=True)
+    try:
+        ok, dw = run_phase("dogwatch up", lambda: Dogwatch(args.dogwatch, logdir, HOSTNAME, "suite:api_client", wait_receiver=True,
+                                                           env={"DD_PROCESS_CONFIG_INTERVALS_PROCESS": "2"}, data_prefix="dogwatch-api-client-"),
+                           lambda d: "dogwatch up on %s with an application key from `dogwatch app-key create`" % d.base,
+                           blocks="dogwatch up did not start")
+        DW[0] = dw
+        tests = [
+            ("v1 validate: the API key is valid", test_validate),
+            ("v1 submit_metrics, then query_metrics returns the points", test_submit_and_query),
+            ("v1 list_active_metrics and list_metrics find the metric", test_metric_listings),
+            ("v1 create_event, then list_events and get_event find it", test_events),
+            ("v2 list_processes: this host's processes, searched and paged", test_processes),
+            ("v2 list_spans_get: a trace sent to the agent is found", test_spans),
+            ("v2 API keys: create, list, get, rename, use at once, delete, refused after", test_api_keys),
+            ("v2 current user's application keys: create, list, get, use at once, delete, refused after", test_application_keys),
+            ("without the application key: ForbiddenException (403) on every read", test_without_app_key),
+            ("a wrong application key or API key: ForbiddenException (403)", test_wrong_keys),
+            ("no keys at all: UnauthorizedException (401)", test_no_keys),
+            ("a Read Only user's application key reads but may not manage API keys (403)", test_read_only_user),
+        ]
+        for name, fn in tests:
+            run_test(name, fn, dw)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    finally:
+        if DW[0] is not None:
+            log("stopping dogwatch up")
+            DW[0].stop()
+        stop_all()
+    return finish("api_client", started, logdir, args.keep_logs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
