@@ -39,11 +39,14 @@ echo "== real tracers (ddtrace-run, dd-trace, ddapm-test-agent as the oracle) ag
 target/tracer-env/bin/python tests/tracers/run.py 2>&1 | tee -a "$log" || status=$?
 echo "== real DogStatsD clients (datadog's DogStatsd, hot-shots) against target/debug/dogwatch"
 target/tracer-env/bin/python tests/statsd/run.py 2>&1 | tee -a "$log" || status=$?
+echo "== Datadog's API client (datadog-api-client) against target/debug/dogwatch"
+target/tracer-env/bin/python tests/api_client/run.py 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run, summed over every test binary and suite.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^ +Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($i == "passed") p += $(i-1); if ($i == "failed") f += $(i-1) } }
      /^e2e: [0-9]+ passed/ { p += $2; f += $4 }
      /^tracers: [0-9]+ passed/ { p += $2; f += $4 }
      /^statsd: [0-9]+ passed/ { p += $2; f += $4 }
+     /^api_client: [0-9]+ passed/ { p += $2; f += $4 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -108,7 +108,7 @@ async fn sign_in_reads_and_sign_out_ends_the_session_for_good() {
     thief.cookie = stolen;
     assert_eq!(
         thief.get("/api/ui/hosts").await,
-        403,
+        401,
         "a stolen cookie is refused after sign-out"
     );
 }
@@ -202,7 +202,7 @@ async fn read_only_users_read_but_do_not_write_and_disabled_users_do_neither() {
     server.reload_auth();
     assert_eq!(
         b.get("/api/ui/views").await,
-        403,
+        401,
         "a disabled user's session stops working"
     );
     assert_eq!(Browser::new(&server.base).login("rob", "rob-password").await.0, 401);

@@ -170,6 +170,11 @@ async fn login(
         tracing::info!("A sign-in attempt failed.");
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "Invalid username or password"));
     };
+    if state.auth.principal_of(user.id, Via::AppKey).is_none() {
+        // A user just added by the CLI: load it now rather than at the next reload.
+        let auth = state.auth.clone();
+        on_store(&state, move |_| auth.reload()).await?.map_err(store_error)?;
+    }
     let (token, session) = state.auth.sessions.start(user.id, now);
     let principal = Principal {
         user_id: user.id,
@@ -262,6 +267,7 @@ fn check_password_rules(password: &str) -> Result<(), ApiError> {
 async fn set_own_password(
     State(state): State<Arc<AppState>>,
     User(p): User,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
     let request: PasswordRequest = json_body(
@@ -297,6 +303,11 @@ async fn set_own_password(
         )
     })
     .await?;
+    // Other browsers signed in as this user must sign in again with the new password.
+    state
+        .auth
+        .sessions
+        .end_user_except(id, request_session_token(&headers).as_deref());
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -80,6 +80,15 @@ impl Sessions {
         self.by_hash.lock().expect("sessions lock").remove(&key_hash(token));
     }
 
+    /// Ends every session of `user_id` but the one of `keep` (its own password changed).
+    pub fn end_user_except(&self, user_id: i64, keep: Option<&str>) {
+        let keep = keep.map(key_hash);
+        self.by_hash
+            .lock()
+            .expect("sessions lock")
+            .retain(|hash, s| s.user_id != user_id || keep.as_deref() == Some(hash.as_str()));
+    }
+
     /// Ends every session of `user_id` (disabled, or its password reset).
     pub fn end_user(&self, user_id: i64) {
         self.by_hash

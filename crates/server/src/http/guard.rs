@@ -80,7 +80,10 @@ pub fn principal(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Pri
             return Ok(p);
         }
         if api_key.is_none() && app_key.is_none() {
-            return Err(forbidden("Forbidden: the session has ended; sign in again"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized: the session has ended; sign in again",
+            ));
         }
     }
     match (api_key, app_key) {
