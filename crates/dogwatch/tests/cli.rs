@@ -51,19 +51,30 @@ fn http_get(port: u16, path: &str, api_key: &str) -> (u16, String) {
     http(port, "GET", path, api_key, "")
 }
 
-/// The data directory of each running `dogwatch up`, by port, and the API and application
-/// keys made for the tests' reads once it is up.
-static SERVERS: std::sync::Mutex<Vec<(u16, std::path::PathBuf, Option<(String, String)>)>> =
-    std::sync::Mutex::new(Vec::new());
+/// A running `dogwatch up` as the tests' HTTP helpers know it: its port, data directory, and
+/// the API and application keys made for the tests' reads once it is up.
+struct KnownServer {
+    port: u16,
+    data_dir: std::path::PathBuf,
+    keys: Option<(String, String)>,
+}
+
+/// Every `dogwatch up` the tests started.
+static SERVERS: std::sync::Mutex<Vec<KnownServer>> = std::sync::Mutex::new(Vec::new());
 
 /// An API key and an admin's application key for the `dogwatch up` on `port`, made with the
 /// CLI (`dogwatch api-key create`, `dogwatch app-key create`) on first use.
 fn credentials(port: u16) -> Option<(String, String)> {
     let mut servers = SERVERS.lock().unwrap();
-    let entry = servers.iter_mut().find(|(p, _, _)| *p == port)?;
-    if entry.2.is_none() && entry.1.join("dogwatch.db").exists() {
+    let entry = servers.iter_mut().find(|s| s.port == port)?;
+    if entry.keys.is_none() && entry.data_dir.join("dogwatch.db").exists() {
         let make = |args: &[&str]| {
-            let out = dogwatch().args(args).arg("--data-dir").arg(&entry.1).output().unwrap();
+            let out = dogwatch()
+                .args(args)
+                .arg("--data-dir")
+                .arg(&entry.data_dir)
+                .output()
+                .unwrap();
             assert!(out.status.success(), "{args:?}: {}", stderr(&out));
             stdout(&out).trim().to_string()
         };
@@ -80,9 +91,9 @@ fn credentials(port: u16) -> Option<(String, String)> {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        entry.2 = Some(keys);
+        entry.keys = Some(keys);
     }
-    entry.2.clone()
+    entry.keys.clone()
 }
 
 /// A GET with exactly these keys; returns the code and the body.
@@ -159,7 +170,11 @@ impl Up {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        SERVERS.lock().unwrap().push((port, data_dir.to_path_buf(), None));
+        SERVERS.lock().unwrap().push(KnownServer {
+            port,
+            data_dir: data_dir.to_path_buf(),
+            keys: None,
+        });
         let out = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {

@@ -872,7 +872,7 @@ mod tests {
         SqliteStore::open(&path).unwrap().add_api_key(&key).unwrap();
         let reopened = SqliteStore::open(&path).unwrap();
         reopened.add_api_key(&key).unwrap();
-        assert_eq!(reopened.api_keys().unwrap(), [key.clone()]);
+        assert_eq!(reopened.api_keys().unwrap(), std::slice::from_ref(&key));
         assert_eq!(key.last4, "1234");
         assert!(reopened.rename_api_key("id1", "agents").unwrap());
         assert!(reopened.delete_api_key("id1").unwrap());
