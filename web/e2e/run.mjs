@@ -633,7 +633,8 @@ try {
     await until("the distribution's aggregations", async () => (await page.locator('select[name="agg"] option').allInnerTexts()).includes("p95"));
     await page.locator('select[name="agg"]').selectOption("p95");
     await until("agg=p95 in the URL", async () => new URL(page.url()).searchParams.get("agg") === "p95");
-    assert.match(await (await metricChart("p95:e2e.latency{*}")).locator(".u-legend").innerText(), /e2e\.latency/);
+    const p95 = await metricChart("p95:e2e.latency{*}");
+    await until("the p95 series in the legend", async () => /e2e\.latency/.test(await p95.locator(".u-legend").innerText()));
     await page.screenshot({ path: join(shots, "metrics-distribution.png") });
     // Escape closes the list.
     await picker.click();
@@ -650,7 +651,9 @@ try {
       return p.get("metric") === "e2e.temperature" && p.get("agg") === "max" && p.get("scope") === "env:prod" && p.get("by") === "env" && !p.has("q");
     });
     await untilValue(picker, "e2e.temperature");
-    assert.match(await (await metricChart("max:e2e.temperature{env:prod} by {env}")).locator(".u-legend").innerText(), /env:prod/);
+    // The chart appears first and its series a moment later: wait for the legend to name the group.
+    const grouped = await metricChart("max:e2e.temperature{env:prod} by {env}");
+    await until("the env:prod series in the legend", async () => /env:prod/.test(await grouped.locator(".u-legend").innerText()));
   });
 
   await test("Metrics: a query the server rejects is underlined where the problem is", async () => {

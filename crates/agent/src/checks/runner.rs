@@ -6,6 +6,12 @@
 //! still going after its time limit (the interval) is reported as an error; the instance's
 //! later runs are skipped until it returns. Every `check_interval` the agent's own
 //! `datadog.agent.up` service check is sent, as Datadog's aggregator sends it.
+//!
+//! What the runs produce goes to one outbox task, which sends everything that arrives within
+//! [`COALESCE`] of the first output as one series payload (and one of service checks, one of
+//! events), as Datadog's aggregator flushes all checks together: instances with the same
+//! interval run at the same moment, so a round of the core checks is two requests, not
+//! sixteen.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -26,6 +32,9 @@ use crate::status::{StatusBlock, StatusProvider, StatusSection, format_time, tho
 
 /// The agent's own service check, sent OK every `check_interval`, as Datadog's aggregator does.
 pub const AGENT_UP_CHECK: &str = "datadog.agent.up";
+
+/// How long the outbox waits after a first output for others of the same round.
+pub const COALESCE: Duration = Duration::from_millis(300);
 
 /// How many recent run times make the status's average (Datadog's stats.go keeps 32).
 const RECENT_RUNS: usize = 32;
@@ -224,25 +233,39 @@ impl CheckRunner {
     pub async fn run(self, shutdown: Shutdown) {
         self.forwarder
             .submit_json(endpoints::EVENTS_V1, &[start_event(&self.settings)]);
+        let (outbox, outputs) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = Vec::new();
         for instance in self.instances {
             let sender = self.settings.sender_for(&instance);
             tasks.push(tokio::spawn(run_instance(
                 instance,
                 sender,
-                self.forwarder.clone(),
+                outbox.clone(),
                 self.stats.clone(),
                 shutdown.clone(),
             )));
         }
-        tasks.push(tokio::spawn(send_agent_up(
-            self.settings.clone(),
-            self.forwarder.clone(),
-            shutdown,
-        )));
+        tasks.push(tokio::spawn(send_agent_up(self.settings.clone(), outbox, shutdown)));
+        let flusher = tokio::spawn(flush_outputs(outputs, self.forwarder.clone()));
         for task in tasks {
             let _ = task.await;
         }
+        // Every sender is gone now: the outbox sends what it holds and ends.
+        let _ = flusher.await;
+    }
+}
+
+/// Sends outputs as they come, each batch being what arrives within [`COALESCE`] of its first;
+/// ends when every instance task has stopped.
+async fn flush_outputs(mut outputs: tokio::sync::mpsc::UnboundedReceiver<CheckOutput>, forwarder: ForwarderHandle) {
+    while let Some(mut batch) = outputs.recv().await {
+        let deadline = tokio::time::Instant::now() + COALESCE;
+        while let Ok(Some(more)) = tokio::time::timeout_at(deadline, outputs.recv()).await {
+            batch.series.extend(more.series);
+            batch.service_checks.extend(more.service_checks);
+            batch.events.extend(more.events);
+        }
+        submit(&forwarder, &batch);
     }
 }
 
@@ -266,7 +289,7 @@ fn start_event(settings: &RunnerSettings) -> Event {
     }
 }
 
-async fn send_agent_up(settings: RunnerSettings, forwarder: ForwarderHandle, mut shutdown: Shutdown) {
+async fn send_agent_up(settings: RunnerSettings, outbox: Outbox, mut shutdown: Shutdown) {
     let mut ticker = tokio::time::interval(settings.agent_up_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -282,16 +305,22 @@ async fn send_agent_up(settings: RunnerSettings, forwarder: ForwarderHandle, mut
             message: String::new(),
             tags: settings.host_tags.clone(),
         };
-        forwarder.submit_json(endpoints::CHECK_RUN_V1, &[run]);
+        let _ = outbox.send(CheckOutput {
+            service_checks: vec![run],
+            ..CheckOutput::default()
+        });
     }
 }
 
 type Parts = (Box<dyn Check>, Sender);
 
+/// Where instance tasks put what their runs produced.
+type Outbox = tokio::sync::mpsc::UnboundedSender<CheckOutput>;
+
 async fn run_instance(
     instance: CheckInstance,
     sender: Sender,
-    forwarder: ForwarderHandle,
+    outbox: Outbox,
     stats: CollectorStats,
     mut shutdown: Shutdown,
 ) {
@@ -355,7 +384,7 @@ async fn run_instance(
             tracing::warn!(check = %id, error = %e, "A check run failed.");
         }
         if let Ok(output) = &outcome.result {
-            submit(&forwarder, output);
+            let _ = outbox.send(output.clone());
         }
         record(&stats, &id, outcome.result, outcome.warnings, outcome.elapsed, metadata);
     }
