@@ -193,7 +193,7 @@ class Dogwatch:
             up = Child("dogwatch-up", [binary, "up", "--listen", "127.0.0.1:%d" % web, "--data-dir", self.dirs[0]],
                       clean_env(DD_CMD_PORT=free_port(), DD_DOGSTATSD_PORT=0, **common), REPO, logdir)
             self.procs.append(up)
-            self.wait_http(up, "http://127.0.0.1:%d/api/ui/hosts" % web)
+            self.wait_http(up, "http://127.0.0.1:%d/api/v1/validate?api_key=%s" % (web, API_KEY))
             self.dirs.append(tempfile.mkdtemp(prefix="dogwatch-statsd-bench-agent-"))
             self.cmd_port = free_port()
             common["DD_APM_RECEIVER_PORT"] = free_port()
@@ -203,21 +203,32 @@ class Dogwatch:
             self.procs.append(agent)
             self.agent = agent
         self.pid = self.agent.proc.pid
+        self.agent_dir = os.path.join(self.dirs[-1], "agent")
         self.wait_http(self.agent, "http://127.0.0.1:%d/agent/status" % self.cmd_port)
         until("dogwatch's DogStatsD socket on UDP %d" % self.port, lambda: udp_socket(self.port) is not None, 20)
         self.counter_name = None
         until("a DogStatsD section with a UDP packet counter in the status report", lambda: self.received() is not None, 20)
 
+    def status_request(self, url):
+        """A request to the agent's local API with its token (`<run_path>/auth_token`)."""
+        headers = {}
+        token = os.path.join(getattr(self, "agent_dir", ""), "auth_token")
+        if os.path.exists(token):
+            with open(token) as f:
+                headers["Authorization"] = "Bearer " + f.read().strip()
+        return urllib.request.Request(url, headers=headers)
+
     def wait_http(self, proc, url):
         def ok():
             if not proc.alive():
                 raise SystemExit("%s exited:\n%s" % (proc.name, proc.output(20)))
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(self.status_request(url), timeout=2) as r:
                 return r.status == 200
         until(url, ok, 30)
 
     def report(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/agent/status" % self.cmd_port, timeout=10) as r:
+        url = "http://127.0.0.1:%d/agent/status" % self.cmd_port
+        with urllib.request.urlopen(self.status_request(url), timeout=10) as r:
             return json.loads(r.read())
 
     def counters(self):
