@@ -38,6 +38,7 @@ import urllib.request
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing statsd_udp
 import statsd_udp as su  # noqa: E402  (generator, /proc/net/udp, status counters)
 from statsd_udp import Child, free_port, until, log  # noqa: E402
 
