@@ -29,7 +29,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 echo "== cargo test"
-cargo test --locked --workspace 2>&1 | tee -a "$log" || status=$?
+cargo test --locked --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 echo "== web UI unit tests (vitest)"
 (cd web && NO_COLOR=1 npx --no-install vitest run) 2>&1 | tee -a "$log" || status=$?
 echo "== web UI browser tests (playwright-core + chromium, against target/debug/dogwatch)"

@@ -331,13 +331,14 @@ fn https_get(port: u16, path: &str, ca: &Path, api_key: &str) -> (u16, String) {
 fn plain_http(port: u16, path: &str, headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
+    // A TLS port answers a plain request with a 400 and closes at once, which can be before the
+    // request is all written (a broken pipe) or read back whole (a reset): keep what arrived.
+    let _ = write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    );
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let _ = stream.read_to_string(&mut response);
     let code = response.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
     (code, response)
 }

@@ -223,14 +223,16 @@ async fn handshake(
     }
 }
 
-/// Reads what the client has sent (so closing does not reset the connection before it reads
-/// the answer), then answers 400.
+/// Answers 400, then reads what the client still sends until it closes (at most a second), so
+/// that closing with unread bytes does not reset the connection before the client has read
+/// the answer (a request written in several pieces arrives after the first one).
 async fn answer_plain_http(stream: &mut TcpStream) {
     let mut request = [0u8; 8192];
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut request)).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.read(&mut request).await;
         let _ = stream.write_all(PLAIN_HTTP_ANSWER).await;
         let _ = stream.shutdown().await;
+        while matches!(stream.read(&mut request).await, Ok(n) if n > 0) {}
     })
     .await;
 }
