@@ -1,5 +1,7 @@
 //! The `dogwatch` binary as a user runs it: `up`, `status`, `config`, `agent`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -7,44 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn dogwatch() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dogwatch"));
-    // Keep the tests independent of the machine's own settings.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("DD_") || name.starts_with("DOGWATCH_") || name == "DISABLE_DATADOG_AGENT" {
-            cmd.env_remove(name);
-        }
-    }
-    // Tests run in parallel: each agent's trace receiver gets its own port, never 8126.
-    cmd.env("DD_APM_RECEIVER_PORT", free_port().to_string());
-    // ... and DogStatsD its own UDP port, never 8125.
-    cmd.env("DD_DOGSTATSD_PORT", free_udp_port().to_string());
-    cmd
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{dogwatch, free_port, free_udp_port, stderr, stdout};
 
 /// A plain HTTP/1.1 GET; returns the status line's code and the body.
 fn http_get(port: u16, path: &str, api_key: &str) -> (u16, String) {

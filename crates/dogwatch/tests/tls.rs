@@ -3,6 +3,8 @@
 //! (trusting a CA made here with `tls_ca_cert`, or `skip_ssl_validation`), `dogwatch up` with
 //! TLS, and `dogwatch status` reading `<run_path>/auth_token`. Loopback only.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -11,39 +13,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{dogwatch, free_port, stderr, stdout};
+
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 const KEY: &str = "tls-test-key-0123456789abcdef";
-
-fn dogwatch() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dogwatch"));
-    // Keep the tests independent of the machine's own settings.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("DD_") || name.starts_with("DOGWATCH_") || name == "DISABLE_DATADOG_AGENT" {
-            cmd.env_remove(name);
-        }
-    }
-    // Tests run in parallel: each agent gets its own trace receiver and DogStatsD ports.
-    cmd.env("DD_APM_RECEIVER_PORT", free_port().to_string());
-    cmd.env("DD_DOGSTATSD_PORT", free_udp_port().to_string());
-    cmd
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Runs `cmd` to its end, which must come within `limit` (else it is killed and the test fails).
 fn exits_within(cmd: &mut Command, limit: Duration) -> Output {
@@ -63,14 +37,6 @@ fn exits_within(cmd: &mut Command, limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A CA, a server certificate it signed for `localhost` and 127.0.0.1, and the server's key,
