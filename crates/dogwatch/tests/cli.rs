@@ -49,7 +49,7 @@ fn credentials(port: u16) -> Option<(String, String)> {
         );
         // The server learns of keys the CLI made within a second or so.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while raw_get(port, "/api/ui/me", &keys.0, &keys.1).0 != 200 {
+        while request_with_keys(port, "GET", "/api/ui/me", &keys.0, &keys.1, "").0 != 200 {
             assert!(
                 Instant::now() < deadline,
                 "the server never accepted the CLI's new keys"
@@ -61,25 +61,6 @@ fn credentials(port: u16) -> Option<(String, String)> {
     entry.keys.clone()
 }
 
-/// A GET with exactly these keys; returns the code and the body.
-fn raw_get(port: u16, path: &str, api_key: &str, app_key: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nDD-API-KEY: {api_key}\r\nDD-APPLICATION-KEY: {app_key}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let code = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}
-
 /// A plain HTTP/1.1 request; returns the status line's code and the body. It carries the
 /// server's test credentials (an application key, and an API key when `api_key` is empty).
 fn http(port: u16, method: &str, path: &str, api_key: &str, body: &str) -> (u16, String) {
@@ -88,6 +69,11 @@ fn http(port: u16, method: &str, path: &str, api_key: &str, body: &str) -> (u16,
         Some((_, app)) => (api_key.to_string(), app),
         None => (api_key.to_string(), String::new()),
     };
+    request_with_keys(port, method, path, &api_key, &app_key, body)
+}
+
+/// A plain HTTP/1.1 request with exactly these keys; returns the status line's code and the body.
+fn request_with_keys(port: u16, method: &str, path: &str, api_key: &str, app_key: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(

@@ -6,6 +6,7 @@ use dogwatch_store::auth::{ApiKey, AppKey, NewUser, Role, User};
 use dogwatch_store::{Store, StoreError};
 
 use super::secrets::{generate_app_key, generate_key, hash_password, key_hash, last4, random_hex};
+use crate::now_ms;
 
 /// The name of the admin the first start creates.
 pub const FIRST_ADMIN: &str = "admin";
@@ -30,10 +31,6 @@ pub struct ServerKey {
     pub last4: String,
     /// Where it came from.
     pub origin: KeyOrigin,
-}
-
-fn now_ms() -> i64 {
-    crate::now_ms()
 }
 
 /// A key id in Datadog's UUID shape.
