@@ -24,6 +24,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 scripts/build-web.sh
 scripts/install-chromium.sh
 scripts/install-tracers.sh
+scripts/install-services.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
