@@ -13,6 +13,7 @@ pub mod apm;
 pub mod auth;
 pub mod hosts;
 pub mod http;
+pub mod integrations;
 pub mod metrics;
 pub mod pages;
 pub mod processes;

@@ -21,7 +21,7 @@ use crate::now_ms;
 use crate::ui;
 
 /// The paths the UI's pages live at; each answers with the UI's `index.html`.
-pub const PAGE_PATHS: [&str; 13] = [
+pub const PAGE_PATHS: [&str; 15] = [
     "/",
     "/login",
     "/processes",
@@ -35,6 +35,8 @@ pub const PAGE_PATHS: [&str; 13] = [
     "/metrics",
     "/events",
     "/checks",
+    "/integrations",
+    "/integrations/{id}",
 ];
 
 /// What a server built without the UI says on its pages.

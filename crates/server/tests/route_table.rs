@@ -136,3 +136,15 @@ async fn every_route_refuses_requests_without_the_credentials_it_needs() {
     }
     assert!(checked > 35, "{checked} routes checked");
 }
+
+#[test]
+fn the_integrations_routes_are_in_the_table_with_read_access() {
+    let routes = table::routes();
+    for path in ["/api/ui/integrations", "/api/ui/integrations/{id}"] {
+        let route = routes
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("{path} is not in the route table"));
+        assert_eq!((route.method.as_str(), route.access), ("GET", Access::Read), "{path}");
+    }
+}
