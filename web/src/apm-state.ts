@@ -43,7 +43,9 @@ export type Route =
   | { page: "apm-trace"; traceId: string }
   | { page: "metrics" }
   | { page: "events" }
-  | { page: "checks" };
+  | { page: "checks" }
+  | { page: "integrations" }
+  | { page: "integration"; id: string };
 
 function segment(s: string): string {
   try {
@@ -62,6 +64,8 @@ export function matchRoute(path: string): Route {
   if (p === "/metrics") return { page: "metrics" };
   if (p === "/events") return { page: "events" };
   if (p === "/checks") return { page: "checks" };
+  if (p === "/integrations") return { page: "integrations" };
+  if (p.startsWith("/integrations/") && p.length > "/integrations/".length) return { page: "integration", id: segment(p.slice("/integrations/".length)) };
   if (p === "/apm" || p === "/apm/services") return { page: "apm-services" };
   if (p.startsWith("/apm/services/") && p.length > "/apm/services/".length) return { page: "apm-service", service: segment(p.slice("/apm/services/".length)) };
   if (p === "/apm/traces") return { page: "apm-traces" };

@@ -18,6 +18,7 @@ import { ApmTracePage } from "./pages/ApmTrace";
 import { MetricsPage } from "./pages/Metrics";
 import { EventsPage } from "./pages/Events";
 import { ChecksPage } from "./pages/Checks";
+import { IntegrationPage, IntegrationsPage } from "./pages/Integrations";
 import { LoginPage } from "./pages/Login";
 
 function Link(props: { href: string; current: boolean; children: string }) {
@@ -132,6 +133,10 @@ function App() {
         return <EventsPage search={search} />;
       case "checks":
         return <ChecksPage search={search} />;
+      case "integrations":
+        return <IntegrationsPage search={search} />;
+      case "integration":
+        return <IntegrationPage key={route.id} id={route.id} search={search} />;
       case "apm-trace":
         // Another trace is a fresh page: nothing of the last one carries over.
         return <ApmTracePage key={route.traceId} traceId={route.traceId} search={search} />;
@@ -166,6 +171,9 @@ function App() {
           </Link>{" "}
           <Link href="/checks" current={route.page === "checks"}>
             Service Checks
+          </Link>{" "}
+          <Link href="/integrations" current={route.page === "integrations" || route.page === "integration"}>
+            Integrations
           </Link>
         </nav>
         <span class="spacer" />

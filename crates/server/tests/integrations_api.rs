@@ -179,9 +179,15 @@ async fn the_list_gives_each_running_integration_its_status_and_host_counts() {
     assert_eq!(pg["processes"], 1, "the checkpointer is not the server");
     assert_eq!(all["nginx"]["status"], "detected");
     assert_eq!(all["nginx"]["processes"], 1, "only the master process");
+    let catalog = list["catalog"].as_array().unwrap();
     assert_eq!(
-        list["known"].as_u64().unwrap() as usize,
+        catalog.len(),
         dogwatch_server::integrations::signatures::INTEGRATIONS.len()
+    );
+    assert!(
+        catalog
+            .iter()
+            .any(|c| c["id"] == "kafka" && c["name"] == "Kafka" && c["query"] == "kafka.kafka")
     );
 }
 

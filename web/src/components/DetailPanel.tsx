@@ -4,12 +4,33 @@
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, type DetailAnswer, type Relative } from "../api";
-import { formatAgo, formatBytes, formatCount, formatPct, formatRate, formatSpan, formatTime } from "../format";
+import { formatAgo, formatBytes, formatCount, formatPct, formatPerSecond, formatRate, formatSpan, formatTime, formatValue } from "../format";
+import { integrationsApi } from "../integrations-api";
+import { configuredIntegrationOf, integrationMetricsQuery, metricCharts, type Integration, type MetricChart, type MetricUnit } from "../integrations-state";
+import { metricsApi } from "../metrics-api";
 import { Refresher } from "../refresher";
 import { tagTerm } from "../query-edit";
 import { RANGES } from "../url-state";
 import { useLiveRefresh } from "../use-live-refresh";
-import { TimeChart } from "./TimeChart";
+import { LINE_COLORS, TimeChart } from "./TimeChart";
+
+/** How the Integration metrics tab shows each unit. */
+const METRIC_FORMATS: Record<MetricUnit, (v: number) => string> = {
+  number: formatValue,
+  per_second: formatPerSecond,
+  bytes: formatBytes,
+  bytes_per_second: formatRate,
+  milliseconds: (v) => `${formatValue(v)} ms`,
+  fraction: formatPct,
+};
+
+/** The integration the process runs (configured on its host), and its key metrics over the range. */
+interface IntegrationData {
+  integration: Integration;
+  charts: MetricChart[] | null;
+  from: number;
+  to: number;
+}
 
 /** How often the open panel reloads. */
 const DETAIL_REFRESH_MS = 5000;
@@ -53,12 +74,16 @@ export function DetailPanel(props: {
 }) {
   const [detail, setDetail] = useState<DetailAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [integration, setIntegration] = useState<IntegrationData | null>(null);
+  const [tab, setTab] = useState<"process" | "integration">("process");
   const rangeMs = (RANGES.find((r) => r.name === props.range) ?? RANGES[1]).ms;
 
   // A new process clears the panel; a new range keeps the old charts until the new ones come.
   useEffect(() => {
     setDetail(null);
     setError(null);
+    setIntegration(null);
+    setTab("process");
   }, [props.host, props.pid, props.start]);
 
   const refresher = useMemo(
@@ -66,9 +91,26 @@ export function DetailPanel(props: {
       new Refresher(async (signal) => {
       const to = Date.now();
       try {
-        const d = await api.detail({ host: props.host, pid: props.pid, start: props.start, from: to - rangeMs, to, points: 360 }, signal);
+        const [d, integrations] = await Promise.all([
+          api.detail({ host: props.host, pid: props.pid, start: props.start, from: to - rangeMs, to, points: 360 }, signal),
+          // The Integration metrics tab is a bonus: the panel works without it.
+          integrationsApi.list(props.host, signal).catch((e) => {
+            if ((e as Error).name === "AbortError") throw e;
+            return null;
+          }),
+        ]);
         setDetail(d);
         setError(null);
+        const found = integrations && d.live ? configuredIntegrationOf(integrations.integrations, props.pid) : null;
+        if (!found || found.metrics.length === 0) {
+          setIntegration(found ? { integration: found, charts: [], from: to - rangeMs, to } : null);
+        } else {
+          const answer = await metricsApi.query({ from: to - rangeMs, to, query: integrationMetricsQuery(found, props.host) }, signal).catch((e) => {
+            if ((e as Error).name === "AbortError") throw e;
+            return null;
+          });
+          setIntegration({ integration: found, charts: answer ? metricCharts(found, answer) : null, from: to - rangeMs, to });
+        }
       } catch (e) {
         if ((e as Error).name === "AbortError") return;
         setError(e instanceof ApiError ? e.message : String(e));
@@ -124,7 +166,20 @@ export function DetailPanel(props: {
           <span class="spinner" /> Loading process…
         </section>
       )}
-      {p && detail && (
+      {p && detail && integration && (
+        <div class="tabs panel-tabs" role="tablist" aria-label="Panel">
+          <button role="tab" class={tab === "process" ? "active" : ""} aria-selected={tab === "process"} onClick={() => setTab("process")}>
+            Process
+          </button>
+          <button role="tab" class={tab === "integration" ? "active" : ""} aria-selected={tab === "integration"} data-tab="integration-metrics" onClick={() => setTab("integration")}>
+            Integration metrics
+          </button>
+        </div>
+      )}
+      {p && detail && integration && tab === "integration" && (
+        <IntegrationMetrics data={integration} host={props.host} history={detail.history} cpu={charts.cpu.slice(0, 1)} mem={charts.mem.slice(0, 1)} times={charts.times} range={props.range} onRange={props.onRange} />
+      )}
+      {p && detail && (!integration || tab === "process") && (
         <>
           <section>
             <h4>Command line</h4>
@@ -222,5 +277,59 @@ export function DetailPanel(props: {
         </>
       )}
     </aside>
+  );
+}
+
+/** The Integration metrics tab: the integration's key metrics on the process's host, beside the
+ * process's own CPU and memory, over the panel's range. */
+function IntegrationMetrics(props: {
+  data: IntegrationData;
+  host: string;
+  history: DetailAnswer["history"];
+  cpu: Array<{ label: string; color: string; values: Array<number | null> }>;
+  mem: Array<{ label: string; color: string; values: Array<number | null> }>;
+  times: number[];
+  range: string;
+  onRange: (range: string) => void;
+}) {
+  const { integration, charts, from, to } = props.data;
+  return (
+    <section data-integration-metrics={integration.id}>
+      <h4 style="display:flex;align-items:center;gap:8px">
+        {integration.name} on {props.host}
+        <span class="tabs" style="margin-left:auto">
+          {RANGES.map((r) => (
+            <button key={r.name} class={r.name === props.range ? "active" : ""} onClick={() => props.onRange(r.name)}>
+              {r.name}
+            </button>
+          ))}
+        </span>
+      </h4>
+      <div class="muted" style="margin-bottom:6px">
+        From the <code>{integration.id}</code> check configured on this host, beside this process's CPU and memory.
+      </div>
+      <TimeChart title="Process CPU (% of one core)" from={props.history.from_ms} to={props.history.to_ms} times={props.times} series={props.cpu} format={formatPct} />
+      <TimeChart title="Process memory (RSS)" from={props.history.from_ms} to={props.history.to_ms} times={props.times} series={props.mem} format={formatBytes} />
+      {charts == null ? (
+        <div class="banner error">Cannot load the integration's metrics; retrying.</div>
+      ) : charts.length === 0 ? (
+        <div class="muted">This integration has no key metrics listed.</div>
+      ) : (
+        charts.map((c) => (
+          <TimeChart
+            key={c.metric.name}
+            title={`${c.metric.label} (${c.metric.name})`}
+            from={from}
+            to={to}
+            times={c.times}
+            series={c.lines.map((l, i) => ({ label: l.label, color: LINE_COLORS[i % LINE_COLORS.length], values: l.values }))}
+            format={METRIC_FORMATS[c.metric.unit]}
+            negative
+            spanGaps
+            emptyText={`No ${c.metric.name} from this host in this range.`}
+          />
+        ))
+      )}
+    </section>
   );
 }

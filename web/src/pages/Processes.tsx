@@ -14,6 +14,7 @@ import { Cells, HeaderRow, ProcessTable } from "../components/ProcessTable";
 import { SavedViews } from "../components/SavedViews";
 import { ScatterPlot } from "../components/ScatterPlot";
 import { SearchBar } from "../components/SearchBar";
+import { ViewsMenu } from "../components/ViewsMenu";
 import { SCATTER_BY_PROCESS, ScatterControls } from "../components/ScatterControls";
 import { CORE_FACETS, FIELDS } from "../fields";
 import { formatAgo, formatClock, formatCount } from "../format";
@@ -196,6 +197,9 @@ export function ProcessesPage(props: { search: string }) {
     <>
       <div class="toolbar">
         <SearchBar query={view.query} error={queryError?.error ?? null} errorQuery={queryError?.query ?? null} onApply={(q) => setView({ query: q }, false)} />
+        <div class="views-menu">
+          <ViewsMenu query={view.query} onQuery={(q) => setView({ query: q })} />
+        </div>
         <SavedViews
           page="processes"
           state={savedState(view)}

@@ -85,15 +85,18 @@ fn list_entry(mut s: IntegrationState, host: Option<&str>) -> Option<Value> {
 
 /// `GET /api/ui/integrations[?host=NAME]`:
 /// `{"integrations": [{id, name, status, status_label, hosts_running, hosts_configured,
-/// hosts_unconfigured, processes, signatures, metrics, query, [host]}], "known": N}`.
+/// hosts_unconfigured, processes, signatures, metrics, query, [host]}], "catalog": [{id, name,
+/// query}]}`: `catalog` is every integration dogwatch detects, for the Views menu.
 async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let host = params.text("host").filter(|h| !h.is_empty());
     let states = detect(matcher(), &host_inputs(&state).await?);
     let integrations: Vec<Value> = states.into_iter().filter_map(|s| list_entry(s, host)).collect();
-    Ok(Json(
-        json!({ "integrations": integrations, "known": INTEGRATIONS.len() }),
-    ))
+    let catalog: Vec<Value> = INTEGRATIONS
+        .iter()
+        .map(|i| json!({ "id": i.id, "name": i.name, "query": i.query }))
+        .collect();
+    Ok(Json(json!({ "integrations": integrations, "catalog": catalog })))
 }
 
 /// `GET /api/ui/integrations/{id}`: the integration with its status and each host that runs it
