@@ -4,7 +4,8 @@
 # one Python virtualenv at target/tracer-env with the pinned ddtrace, Flask, requests and
 # ddapm-test-agent of tests/tracers/requirements.txt, the pinned datadog client of
 # tests/statsd/requirements.txt and the pinned datadog-api-client of
-# tests/api_client/requirements.txt; and the pinned dd-trace of
+# tests/api_client/requirements.txt, and for the Python custom-check tests the pinned
+# datadog-checks-base of tests/python_checks/requirements.txt; and the pinned dd-trace of
 # tests/tracers/node/package-lock.json and hot-shots of tests/statsd/node/package-lock.json.
 # Each is (re)installed only when its pin files changed since the last install, so a second run
 # returns at once. Needs python3 with its venv module, and Node.js 18+ with npm.
@@ -17,6 +18,7 @@ statsd=tests/statsd
 requirements=$tracers/requirements.txt
 statsd_requirements=$statsd/requirements.txt
 api_client_requirements=tests/api_client/requirements.txt
+python_checks_requirements=tests/python_checks/requirements.txt
 stamp=$env_dir/.requirements-installed
 
 # --- Python: ddtrace, Flask, requests, ddapm-test-agent; datadog (DogStatsd); datadog-api-client --
@@ -46,11 +48,11 @@ if [ ! -x "$env_dir/bin/python" ]; then
     rm -f "$stamp"
 fi
 if [ ! -f "$stamp" ] || [ "$requirements" -nt "$stamp" ] || [ "$statsd_requirements" -nt "$stamp" ] \
-    || [ "$api_client_requirements" -nt "$stamp" ]; then
-    echo "== pip install -r $requirements -r $statsd_requirements -r $api_client_requirements (into $env_dir)"
+    || [ "$api_client_requirements" -nt "$stamp" ] || [ "$python_checks_requirements" -nt "$stamp" ]; then
+    echo "== pip install -r $requirements -r $statsd_requirements -r $api_client_requirements -r $python_checks_requirements (into $env_dir)"
     if ! "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-        -r "$requirements" -r "$statsd_requirements" -r "$api_client_requirements"; then
-        echo "pip could not install $requirements, $statsd_requirements and $api_client_requirements into $env_dir (see above); PyPI must be reachable." >&2
+        -r "$requirements" -r "$statsd_requirements" -r "$api_client_requirements" -r "$python_checks_requirements"; then
+        echo "pip could not install $requirements, $statsd_requirements, $api_client_requirements and $python_checks_requirements into $env_dir (see above); PyPI must be reachable." >&2
         exit 1
     fi
     touch "$stamp"

@@ -13,8 +13,10 @@ use tokio::task::JoinHandle;
 
 use crate::apm::TraceAgent;
 use crate::apm::status::ApmStatus;
+use crate::checks::python::status::PythonHostStatus;
 use crate::checks::runner::{CheckRunner, CollectorStatus, RunnerSettings};
 use crate::checks::{self, confd};
+use crate::config::secrets::{SecretBackend, SecretError};
 use crate::config::{Environment, LoadedConfig};
 use crate::dogstatsd::aggregate::HistogramAggregate;
 use crate::dogstatsd::status::DogStatsdStatus;
@@ -89,6 +91,9 @@ pub enum AgentError {
     /// DogStatsD could not start.
     #[error(transparent)]
     DogStatsd(#[from] crate::dogstatsd::DogStatsdError),
+    /// An `ENC[]` value in a conf.d file could not be resolved.
+    #[error(transparent)]
+    Secret(#[from] crate::config::secrets::SecretError),
 }
 
 /// A running agent. Call [`RunningAgent::shutdown`] to stop it in order.
@@ -118,8 +123,9 @@ impl RunningAgent {
         let auth_token = crate::status::auth::ensure_token(&options.run_path)?;
         let handle = forwarder.handle();
 
+        let python = python_loader(&options.loaded, &options.identity, &options.run_path);
         let runner = CheckRunner::new(
-            check_plan(&options.loaded, &options.env),
+            check_plan(&options.loaded, &options.env, Some(&python))?,
             runner_settings(config, &options.identity),
             handle.clone(),
         );
@@ -177,20 +183,34 @@ impl RunningAgent {
             Box::new(dogstatsd.as_ref().map_or(DogStatsdStatus(None), DogStatsd::status)),
             Box::new(ForwarderStatus(handle.clone())),
         ];
-        let local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers, &auth_token).await?;
+        let mut providers = providers;
+        if python.loaded_any() {
+            providers.insert(2, Box::new(PythonHostStatus(python.host().clone())));
+        }
+        let mut local_api = StatusServer::bind(&config.cmd_host, config.cmd_port, providers, &auth_token).await?;
         let local_api_addr = local_api.local_addr();
+        if let Some(shared) = dogstatsd.as_ref().and_then(|d| d.status().0) {
+            local_api.set_dogstatsd(shared);
+        }
+        let health = local_api.health();
 
         let (forwarder_stop, forwarder_signal) = shutdown::channel();
         let (local_api_stop, local_api_signal) = shutdown::channel();
         let mut sources = vec![tokio::spawn(runner.run(sources_signal.clone()))];
+        health.register("collector", &sources[0]);
         if let Some(trace_agent) = trace_agent {
-            sources.extend(trace_agent.into_tasks());
+            let tasks = trace_agent.into_tasks();
+            tasks.iter().for_each(|t| health.register("trace-agent", t));
+            sources.extend(tasks);
         }
         if let Some(dogstatsd) = dogstatsd {
-            sources.extend(dogstatsd.into_tasks());
+            let tasks = dogstatsd.into_tasks();
+            tasks.iter().for_each(|t| health.register("dogstatsd-main", t));
+            sources.extend(tasks);
         }
         if let Some(process_runner) = process_runner {
             sources.push(tokio::spawn(process_runner.run(sources_signal.clone())));
+            health.register("process-collector", sources.last().expect("just pushed"));
         }
         if config.enable_metadata_collection {
             sources.push(tokio::spawn(crate::metadata::run_metadata_sender(
@@ -199,8 +219,10 @@ impl RunningAgent {
                 handle.clone(),
                 sources_signal,
             )));
+            health.register("metadata-sender", sources.last().expect("just pushed"));
         }
         let forwarder_task = tokio::spawn(forwarder.run(forwarder_signal));
+        health.register("forwarder", &forwarder_task);
         tokio::spawn(report_api_key_status(handle.clone()));
         let local_api_task = tokio::spawn(local_api.run(local_api_signal));
         tracing::info!(
@@ -257,13 +279,79 @@ impl RunningAgent {
     }
 }
 
-/// The check instances this agent runs: conf.d plus the core checks' defaults.
-pub fn check_plan(loaded: &LoadedConfig, env: &Environment) -> checks::CheckPlan {
-    let confd = checks::confd_dir(&loaded.config.confd_path, loaded.file.as_deref())
+/// The check instances this agent runs: conf.d plus the core checks' defaults, with the
+/// `ENC[]` values of conf.d resolved by `secret_backend_command`.
+/// Names no Rust check has are looked up as Python checks by `python`.
+pub fn check_plan(
+    loaded: &LoadedConfig,
+    env: &Environment,
+    python: Option<&checks::python::Loader>,
+) -> Result<checks::CheckPlan, SecretError> {
+    let mut confd = confd_contents(loaded, env);
+    confd.resolve_secrets(SecretBackend::from_config(&loaded.config).as_ref())?;
+    let host_metrics = !env.is_true("DD_DISABLE_HOST_METRICS");
+    Ok(checks::plan_with_python(
+        &confd,
+        &HostPaths::from_env(env),
+        host_metrics,
+        python,
+    ))
+}
+
+/// The directories of Python checks: `additional_checksd`, else `checks.d` beside the config
+/// file.
+pub fn checksd_dirs(loaded: &LoadedConfig) -> Vec<PathBuf> {
+    match loaded.config.additional_checksd.as_str() {
+        "" => loaded
+            .file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(|dir| vec![dir.join("checks.d")])
+            .unwrap_or_default(),
+        dir => vec![PathBuf::from(dir)],
+    }
+}
+
+/// The loader of Python checks (`additional_checksd`, `python_interpreter`), whose host keeps
+/// its files under `run_path` and answers `datadog_agent` calls from this identity and config.
+pub fn python_loader(
+    loaded: &LoadedConfig,
+    identity: &HostIdentity,
+    run_path: &std::path::Path,
+) -> checks::python::Loader {
+    let start_time = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    checks::python::Loader::new(checks::python::PythonSettings {
+        interpreter: loaded.config.python_interpreter.clone(),
+        checksd: checksd_dirs(loaded),
+        run_path: run_path.to_path_buf(),
+        context: serde_json::json!({
+            "hostname": identity.hostname,
+            "host_tags": identity.host_tags,
+            "version": dogwatch_model::VERSION,
+            "config": serde_json::to_value(&loaded.config).unwrap_or_default(),
+            "run_path": run_path,
+            "start_time": start_time,
+            "cluster_name": "",
+        }),
+    })
+}
+
+/// The check configurations the agent reads (conf.d, and Heroku's folders), with their
+/// `ENC[]` values not resolved yet.
+pub fn confd_contents(loaded: &LoadedConfig, env: &Environment) -> confd::ConfdContents {
+    let mut confd = checks::confd_dir(&loaded.config.confd_path, loaded.file.as_deref())
         .map(|dir| confd::read_confd(&dir))
         .unwrap_or_default();
+    crate::heroku::apply(&mut confd, env);
+    confd
+}
+
+/// The check instances of `confd` plus the core checks' defaults.
+pub fn plan_from(confd: &confd::ConfdContents, env: &Environment) -> checks::CheckPlan {
     let host_metrics = !env.is_true("DD_DISABLE_HOST_METRICS");
-    checks::plan(&confd, &HostPaths::from_env(env), host_metrics)
+    checks::plan(confd, &HostPaths::from_env(env), host_metrics)
 }
 
 /// What every check instance's sender adds: host, host tags, histogram settings.

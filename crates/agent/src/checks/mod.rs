@@ -10,6 +10,9 @@
 
 pub mod confd;
 pub mod instance;
+pub mod postgres;
+pub mod python;
+pub mod redisdb;
 pub mod runner;
 pub mod sender;
 pub mod system;
@@ -137,9 +140,22 @@ pub const CORE_CHECKS: &[CoreCheck] = &[
     },
 ];
 
-/// The core check called `name`.
+/// Datadog's integrations that dogwatch carries in Rust (`redisdb`, `postgres`): unlike the core
+/// checks they run only when a conf.d file configures them.
+pub const INTEGRATION_CHECKS: &[CoreCheck] = &[
+    CoreCheck {
+        name: postgres::NAME,
+        build: postgres::build,
+    },
+    CoreCheck {
+        name: redisdb::NAME,
+        build: redisdb::build,
+    },
+];
+
+/// The check called `name`, core or integration.
 pub fn core_check(name: &str) -> Option<&'static CoreCheck> {
-    CORE_CHECKS.iter().find(|c| c.name == name)
+    CORE_CHECKS.iter().chain(INTEGRATION_CHECKS).find(|c| c.name == name)
 }
 
 /// One instance, built and ready to schedule.
@@ -173,6 +189,17 @@ pub struct CheckPlan {
 /// false (`DD_DISABLE_HOST_METRICS=true`) the core checks' built-in and `.default`
 /// configurations are not used, as Heroku's buildpack renames them away.
 pub fn plan(confd: &ConfdContents, paths: &HostPaths, host_metrics: bool) -> CheckPlan {
+    plan_with_python(confd, paths, host_metrics, None)
+}
+
+/// [`plan`], with the names no Rust check has looked up as Python checks (`checks.d/<name>.py`
+/// or a `datadog_checks.<name>` package) by `python`.
+pub fn plan_with_python(
+    confd: &ConfdContents,
+    paths: &HostPaths,
+    host_metrics: bool,
+    python: Option<&python::Loader>,
+) -> CheckPlan {
     let mut plan = CheckPlan {
         config_errors: confd.errors.clone(),
         ..CheckPlan::default()
@@ -184,7 +211,7 @@ pub fn plan(confd: &ConfdContents, paths: &HostPaths, host_metrics: bool) -> Che
     for name in names {
         let core = core_check(&name);
         let mut configs: Vec<CheckConfig> = confd.for_check(&name).into_iter().cloned().collect();
-        if core.is_some() {
+        if CORE_CHECKS.iter().any(|c| c.name == name) {
             if !host_metrics {
                 configs.retain(|c| !c.is_default_file);
             } else if configs.is_empty() && !confd.errors.contains_key(&name) {
@@ -195,7 +222,12 @@ pub fn plan(confd: &ConfdContents, paths: &HostPaths, host_metrics: bool) -> Che
             continue;
         }
         let Some(core) = core else {
-            let known: Vec<&str> = CORE_CHECKS.iter().map(|c| c.name).collect();
+            if let Some(python) = python
+                && python.load(&name, &configs, &mut plan)
+            {
+                continue;
+            }
+            let known: Vec<&str> = CORE_CHECKS.iter().chain(INTEGRATION_CHECKS).map(|c| c.name).collect();
             let files: Vec<String> = configs
                 .iter()
                 .filter_map(|c| c.file.as_ref().map(|f| f.display().to_string()))
@@ -203,9 +235,13 @@ pub fn plan(confd: &ConfdContents, paths: &HostPaths, host_metrics: bool) -> Che
             plan.loading_errors.insert(
                 name.clone(),
                 format!(
-                    "no check called `{name}` (configured in {}): dogwatch's checks are {}; Python checks from checks.d are not supported yet",
+                    "no check called `{name}` (configured in {}): dogwatch's checks are {}; {}",
                     files.join(", "),
-                    known.join(", ")
+                    known.join(", "),
+                    python.map_or_else(
+                        || "Python checks are not looked for here".to_string(),
+                        |p| p.not_found(&name)
+                    )
                 ),
             );
             continue;

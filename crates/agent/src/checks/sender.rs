@@ -103,6 +103,7 @@ pub struct Sender {
     previous: HashMap<String, Previous>,
     metadata: BTreeMap<String, String>,
     warnings: Vec<String>,
+    failed_service_checks: Vec<CheckRun>,
 }
 
 impl Sender {
@@ -116,6 +117,7 @@ impl Sender {
             previous: HashMap::new(),
             metadata: BTreeMap::new(),
             warnings: Vec::new(),
+            failed_service_checks: Vec::new(),
         }
     }
 
@@ -162,10 +164,22 @@ impl Sender {
 
     /// A service check run with `status` and `message`.
     pub fn service_check(&mut self, name: &str, status: CheckStatus, tags: &[String], message: &str) {
-        let host = if self.settings.empty_default_hostname {
-            String::new()
-        } else {
-            self.settings.hostname.clone()
+        self.service_check_on(name, status, tags, message, None);
+    }
+
+    /// A service check run on `host` (`None` or empty: the agent's hostname).
+    pub fn service_check_on(
+        &mut self,
+        name: &str,
+        status: CheckStatus,
+        tags: &[String],
+        message: &str,
+        host: Option<&str>,
+    ) {
+        let host = match host.filter(|h| !h.is_empty()) {
+            Some(h) => h.to_string(),
+            None if self.settings.empty_default_hostname => String::new(),
+            None => self.settings.hostname.clone(),
         };
         self.service_checks.push(CheckRun {
             check: name.to_string(),
@@ -191,6 +205,16 @@ impl Sender {
         self.metadata.insert(name.to_string(), value.to_string());
     }
 
+    /// Datadog's `set_metadata('version', raw)` after its version transformer: `version.major`,
+    /// `.minor`, `.patch`, `.raw` and `.scheme: semver`.
+    pub fn set_version_metadata(&mut self, raw: &str, (major, minor, patch): (u64, u64, u64)) {
+        self.set_metadata("version.major", &major.to_string());
+        self.set_metadata("version.minor", &minor.to_string());
+        self.set_metadata("version.patch", &patch.to_string());
+        self.set_metadata("version.raw", raw);
+        self.set_metadata("version.scheme", "semver");
+    }
+
     /// A warning for this run, shown in the Collector status.
     pub fn warning(&mut self, message: impl Into<String>) {
         self.warnings.push(message.into());
@@ -207,12 +231,24 @@ impl Sender {
         !self.previous.is_empty()
     }
 
-    /// Drops what the run submitted without sending it (the run failed).
+    /// Drops what the run submitted without sending it (the run failed), except its service
+    /// checks: those are kept for [`Sender::take_failed_service_checks`], as Datadog's agent still
+    /// sends the `can_connect: CRITICAL` a failing check submitted before it raised.
     pub fn discard(&mut self) -> Vec<String> {
         self.samples.clear();
-        self.service_checks.clear();
         self.events.clear();
+        let ts = super::unix_now().floor() as i64;
+        let mut kept = std::mem::take(&mut self.service_checks);
+        for sc in &mut kept {
+            sc.timestamp = Some(ts);
+        }
+        self.failed_service_checks = kept;
         std::mem::take(&mut self.warnings)
+    }
+
+    /// The service checks of the last failed run, to be sent all the same.
+    pub fn take_failed_service_checks(&mut self) -> Vec<CheckRun> {
+        std::mem::take(&mut self.failed_service_checks)
     }
 
     /// Turns the run's samples into series stamped `now` (Unix seconds), and returns them with

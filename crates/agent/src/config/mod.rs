@@ -8,6 +8,7 @@
 mod env;
 mod error;
 mod load;
+pub mod secrets;
 mod values;
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,14 @@ pub struct AgentConfig {
     /// (`DD_CONFD_PATH`). Defaults to empty: `conf.d` beside the config file, or none when
     /// there is no config file (the core checks then run with their defaults).
     pub confd_path: String,
+    /// The directory of Python custom checks, `<name>.py` as Datadog's
+    /// (`DD_ADDITIONAL_CHECKSD`). Defaults to empty: `checks.d` beside the config file, or
+    /// none when there is no config file.
+    pub additional_checksd: String,
+    /// The Python interpreter that runs Python checks (`DD_PYTHON_INTERPRETER`): a name looked
+    /// up on `PATH` or a path, e.g. a virtualenv's `bin/python` with `datadog-checks-base`
+    /// installed. dogwatch's own key (Datadog's agent embeds its Python). Defaults to `python3`.
+    pub python_interpreter: String,
     /// Whether host metadata is sent (`DD_ENABLE_METADATA_COLLECTION`). Defaults to true.
     pub enable_metadata_collection: bool,
     /// The DogStatsD UDP port (`DD_DOGSTATSD_PORT`); 0 turns UDP off. Defaults to 8125.
@@ -134,6 +143,40 @@ pub struct AgentConfig {
     /// Histogram percentiles to send, each between 0 and 1 (`DD_HISTOGRAM_PERCENTILES`,
     /// space-separated). Defaults to `0.95`.
     pub histogram_percentiles: Vec<String>,
+    /// Count DogStatsD samples per metric context for `dogwatch agent dogstatsd-stats`
+    /// (`DD_DOGSTATSD_METRICS_STATS_ENABLE`). Defaults to false, as Datadog's.
+    pub dogstatsd_metrics_stats_enable: bool,
+    /// The executable that resolves `ENC[handle]` values (`DD_SECRET_BACKEND_COMMAND`;
+    /// [`secrets`]). Defaults to empty (secrets off).
+    pub secret_backend_command: String,
+    /// Arguments given to `secret_backend_command`. Defaults to none.
+    pub secret_backend_arguments: Vec<String>,
+    /// Seconds `secret_backend_command` may take. Defaults to 30.
+    pub secret_backend_timeout: u64,
+    /// The most bytes `secret_backend_command` may write. Defaults to 1048576 (1 MiB).
+    pub secret_backend_output_max_size: u64,
+    /// Let the command's group read and execute it. Defaults to false.
+    pub secret_backend_command_allow_group_exec_perm: bool,
+    /// The agent's log file (`DD_LOG_FILE`). Defaults to empty: `<run_path>/logs/agent.log`.
+    pub log_file: String,
+    /// The size at which the log file is rotated, e.g. `10Mb` (`DD_LOG_FILE_MAX_SIZE`).
+    /// Defaults to `10Mb`.
+    pub log_file_max_size: String,
+    /// Rotated log files kept (`agent.log.1`, …) (`DD_LOG_FILE_MAX_ROLLS`). Defaults to 1.
+    pub log_file_max_rolls: u64,
+    /// Write no log file (`DD_DISABLE_FILE_LOGGING`). Defaults to false.
+    pub disable_file_logging: bool,
+    /// Log to standard error too (`DD_LOG_TO_CONSOLE`). Defaults to true.
+    pub log_to_console: bool,
+    /// Log JSON lines instead of text (`DD_LOG_FORMAT_JSON`). Defaults to false.
+    pub log_format_json: bool,
+    /// Text logs' times in RFC 3339 (`DD_LOG_FORMAT_RFC3339`). Defaults to false.
+    pub log_format_rfc3339: bool,
+    /// Send logs to syslog too (`DD_LOG_TO_SYSLOG`). Defaults to false.
+    pub log_to_syslog: bool,
+    /// Where syslog is: `unix:///dev/log`, a socket path, or `udp://host:port`
+    /// (`DD_SYSLOG_URI`). Defaults to empty: `/dev/log`.
+    pub syslog_uri: String,
     /// APM trace intake (`apm_config.*`).
     pub apm_config: ApmConfig,
     /// Live process collection (`process_config.*`).
@@ -167,6 +210,8 @@ impl Default for AgentConfig {
             serializer_compressor_kind: CompressorKind::Zstd,
             check_interval: 15,
             confd_path: String::new(),
+            additional_checksd: String::new(),
+            python_interpreter: "python3".into(),
             enable_metadata_collection: true,
             dogstatsd_port: 8125,
             dogstatsd_non_local_traffic: false,
@@ -179,6 +224,21 @@ impl Default for AgentConfig {
             aggregate_context_limit: 200_000,
             histogram_aggregates: ["max", "median", "avg", "count"].map(String::from).to_vec(),
             histogram_percentiles: vec!["0.95".into()],
+            dogstatsd_metrics_stats_enable: false,
+            secret_backend_command: String::new(),
+            secret_backend_arguments: Vec::new(),
+            secret_backend_timeout: secrets::DEFAULT_TIMEOUT_SECONDS,
+            secret_backend_output_max_size: secrets::DEFAULT_OUTPUT_MAX_SIZE,
+            secret_backend_command_allow_group_exec_perm: false,
+            log_file: String::new(),
+            log_file_max_size: "10Mb".into(),
+            log_file_max_rolls: 1,
+            disable_file_logging: false,
+            log_to_console: true,
+            log_format_json: false,
+            log_format_rfc3339: false,
+            log_to_syslog: false,
+            syslog_uri: String::new(),
             apm_config: ApmConfig::default(),
             process_config: ProcessConfig::default(),
         }

@@ -7,7 +7,6 @@ use anyhow::{Result, bail};
 use comfy_table::{ContentArrangement, Table, presets};
 use dogwatch_agent::checks::runner::{RunOutcome, run_once};
 use dogwatch_agent::checks::{CheckOutput, CheckPlan};
-use dogwatch_agent::config::Environment;
 use dogwatch_agent::{hostname, runtime};
 
 use crate::support;
@@ -16,14 +15,18 @@ use crate::{CheckArgs, ConfigFileArgs};
 /// Runs the named check's instances and prints their series, service checks and events;
 /// nothing is sent.
 pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
-    let env = Environment::from_process();
+    let env = support::agent_environment()?;
     let loaded = support::load_config(&config, &env)?;
     let identity = hostname::resolve(&loaded.config, &env)?;
     let name = args.name.clone().unwrap_or_default();
     if !args.list && name == "process" {
         return super::process_check::run(&loaded.config, &identity, &env, args.json);
     }
-    let plan = runtime::check_plan(&loaded, &env);
+    let data_dir = support::data_dir_path(&crate::DataDirArgs {
+        data_dir: env.get("DOGWATCH_DATA_DIR").map(std::path::PathBuf::from),
+    })?;
+    let python = runtime::python_loader(&loaded, &identity, &runtime::run_path(&loaded.config, &data_dir));
+    let plan = runtime::check_plan(&loaded, &env, Some(&python))?;
     if args.list {
         list(&plan);
         return Ok(());
