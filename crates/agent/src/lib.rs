@@ -14,6 +14,7 @@ pub mod checks;
 pub mod config;
 pub mod dogstatsd;
 pub mod forwarder;
+pub mod heroku;
 pub mod hostname;
 pub mod metadata;
 pub mod process;

@@ -13,6 +13,13 @@ use crate::{ConfigFileArgs, DataDirArgs};
 /// Datadog `api_key` would be refused by the dogwatch server.
 const DEFAULT_CONFIG_FILES: [&str; 1] = ["/etc/dogwatch/datadog.yaml"];
 
+/// This process's environment after the Heroku conf folder's `prerun.sh`, when there is one
+/// (`DD_HEROKU_CONF_FOLDER`, or `/app/datadog` on a dyno): what the script sets takes effect
+/// for the agent, as Datadog's buildpack sources it before starting the agent.
+pub fn agent_environment() -> Result<Environment> {
+    Ok(dogwatch_agent::heroku::run_prerun(Environment::from_process())?)
+}
+
 /// Loads the agent configuration from --config (or a default location) and the environment.
 pub fn load_config(args: &ConfigFileArgs, env: &Environment) -> Result<LoadedConfig> {
     let file = match &args.config {

@@ -32,6 +32,11 @@ impl Environment {
         self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Every variable, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Whether `name` is set at all, even to the empty string.
     pub fn is_set(&self, name: &str) -> bool {
         self.vars.contains_key(name)

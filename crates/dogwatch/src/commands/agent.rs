@@ -1,7 +1,7 @@
 //! `dogwatch agent`: the agent alone, sending to a server elsewhere.
 
 use anyhow::Result;
-use dogwatch_agent::config::{Environment, LogLevel};
+use dogwatch_agent::config::LogLevel;
 use dogwatch_agent::hostname;
 use dogwatch_agent::runtime::{AgentOptions, RunningAgent};
 
@@ -11,7 +11,7 @@ use crate::{ConfigFileArgs, DataDirArgs};
 /// Runs the agent until Ctrl-C or SIGTERM. With `DISABLE_DATADOG_AGENT` set it logs why
 /// and exits at once, successfully, as Datadog's Heroku buildpack does.
 pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
-    let env = Environment::from_process();
+    let env = support::agent_environment()?;
     if env.is_set("DISABLE_DATADOG_AGENT") {
         support::init_logging(LogLevel::Info);
         tracing::info!("DISABLE_DATADOG_AGENT is set, so the agent does not start. Unset it to run the agent.");

@@ -2,8 +2,7 @@
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
-use dogwatch_agent::config::Environment;
-use dogwatch_agent::hostname;
+use dogwatch_agent::{heroku, hostname};
 use serde_json::{Value, json};
 
 use crate::ConfigArgs;
@@ -11,7 +10,7 @@ use crate::support;
 
 /// Prints every setting with its value and source, then the hostname and host tags.
 pub fn run(args: ConfigArgs) -> Result<()> {
-    let env = Environment::from_process();
+    let env = support::agent_environment()?;
     let loaded = support::load_config(&args.config, &env)?;
     let identity = hostname::resolve(&loaded.config, &env);
     let entries = loaded.entries();
@@ -33,10 +32,16 @@ pub fn run(args: ConfigArgs) -> Result<()> {
                 json!({"hostname": null, "hostname_provider": null, "host_tags": null, "hostname_error": e.to_string()})
             }
         };
+        let generated: Vec<Value> = heroku::masked_generated_instances(&env)
+            .into_iter()
+            .map(|(check, source, instance)| json!({"check": check, "source": source, "instance": instance}))
+            .collect();
         let mut out = json!({
             "config_file": loaded.file,
             "settings": settings,
             "warnings": loaded.warnings,
+            "heroku_generated_instances": generated,
+            "heroku_warnings": heroku::generated_warnings(&env),
         });
         out.as_object_mut()
             .expect("an object")
@@ -68,6 +73,7 @@ pub fn run(args: ConfigArgs) -> Result<()> {
         table.add_row([key.clone(), shown, source.to_string()]);
     }
     println!("{table}");
+    print_heroku_instances(&env);
     match identity {
         Ok(id) => {
             println!("Hostname: {} (from {})", id.hostname, id.provider);
@@ -84,4 +90,23 @@ pub fn run(args: ConfigArgs) -> Result<()> {
         Err(e) => println!("Hostname: cannot be resolved: {e}"),
     }
     Ok(())
+}
+
+/// The check instances Heroku's variables generate (`DD_ENABLE_HEROKU_REDIS`, …), with
+/// passwords masked, and the variables that cannot be used.
+fn print_heroku_instances(env: &dogwatch_agent::config::Environment) {
+    let generated = heroku::masked_generated_instances(env);
+    let warnings = heroku::generated_warnings(env);
+    if generated.is_empty() && warnings.is_empty() {
+        return;
+    }
+    println!("Check instances from Heroku variables:");
+    for (check, source, instance) in &generated {
+        println!("  {check} (from {source}): {instance}");
+    }
+    for (check, list) in &warnings {
+        for warning in list {
+            println!("  Warning ({check}): {warning}");
+        }
+    }
 }

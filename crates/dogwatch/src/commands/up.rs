@@ -1,7 +1,6 @@
 //! `dogwatch up`: a server and an agent in one process.
 
 use anyhow::Result;
-use dogwatch_agent::config::Environment;
 use dogwatch_agent::hostname;
 use dogwatch_agent::runtime::{AgentOptions, RunningAgent};
 use tokio::sync::oneshot;
@@ -13,7 +12,7 @@ use crate::support;
 /// Starts the server, then an agent that sends to it; on Ctrl-C or SIGTERM stops the agent
 /// (sources, then the forwarder's drain), then the server, then flushes the store.
 pub fn run(args: UpArgs) -> Result<()> {
-    let env = Environment::from_process();
+    let env = support::agent_environment()?;
     let mut loaded = support::load_config(&args.config, &env)?;
     support::init_logging(loaded.config.log_level);
     support::log_config_warnings(&loaded);
