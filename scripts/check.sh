@@ -36,6 +36,8 @@ echo "== web UI unit tests (vitest)"
 echo "== web UI browser tests (playwright-core + chromium, against target/debug/dogwatch)"
 cargo build --locked -p dogwatch
 (cd web && node e2e/run.mjs) 2>&1 | tee -a "$log" || status=$?
+echo "== auto-detected integrations in the browser (real redis-server and postgres, dogwatch up restarted with conf.d)"
+(cd web && node e2e/integrations.mjs) 2>&1 | tee -a "$log" || status=$?
 echo "== real tracers (ddtrace-run, dd-trace, ddapm-test-agent as the oracle) against target/debug/dogwatch"
 target/tracer-env/bin/python tests/tracers/run.py 2>&1 | tee -a "$log" || status=$?
 echo "== real DogStatsD clients (datadog's DogStatsd, hot-shots) against target/debug/dogwatch"

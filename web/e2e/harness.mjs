@@ -137,14 +137,16 @@ export async function signIn(page, base, user) {
  * `e2e` (Admin) with a password for the browser (`user`, see `signIn`). Returns its base URL,
  * API key, the port of its trace receiver (`apmPort`, where tracers send `/v0.4/traces`), the
  * UDP port of its DogStatsD listener (`statsdPort`), whose aggregates it flushes every second,
- * and the one-time sign-in link it printed for `admin` (`signInLink`, unused: a test uses it). */
-export async function startUp(extraEnv = {}) {
+ * and the one-time sign-in link it printed for `admin` (`signInLink`, unused: a test uses it).
+ * `again` ({dataDir, user} of an earlier, stopped start) restarts on that data directory with
+ * its users: no link is printed then, and `user` is the one made before. */
+export async function startUp(extraEnv = {}, again = null) {
   const port = await freePort();
   const cmdPort = await freePort();
   const apmPort = await freePort();
   const statsdPort = await freeUdpPort();
-  const dataDir = mkdtempSync(join(tmpdir(), "dogwatch-ui-"));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = again?.dataDir ?? mkdtempSync(join(tmpdir(), "dogwatch-ui-"));
+  if (!again) cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const apiKey = "ui-e2e-key-0123456789abcdef";
   const hostname = "ui-e2e-host";
   const child = spawnTracked(dogwatchBin(), ["up", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir], {
@@ -169,6 +171,7 @@ export async function startUp(extraEnv = {}) {
   const signInLink = await until("dogwatch up to answer and print its sign-in link", async () => {
     if (child.exitCode != null) throw new Error(`dogwatch up exited (${child.exitCode}): ${output}`);
     if ((await fetch(`${base}/api/v1/validate`)).status >= 500) return null;
+    if (again) return "(restarted: no link)";
     return output.match(/Sign in:\s+(http:\/\/\S+\/login\/[0-9a-f]+)/)?.[1] ?? null;
   });
   const appKey = await runCli(dataDir, ["app-key", "create", "--name", "ui-e2e"]);
@@ -189,7 +192,7 @@ export async function startUp(extraEnv = {}) {
     await fetch(`${base}/api/ui/logout`, { method: "POST", headers: { cookie: session.cookie } });
     return user;
   };
-  const user = await addUser("e2e", "admin", "e2e-password-0123");
+  const user = again?.user ?? (await addUser("e2e", "admin", "e2e-password-0123"));
   return { base, apiKey, appKey, headers, api, addUser, user, signInLink, dataDir, hostname, apmPort, statsdPort, child, output: () => output };
 }
 

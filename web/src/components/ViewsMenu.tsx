@@ -3,7 +3,7 @@
 // on some host first, with their process counts. The preset is the query itself, so the URL
 // (`q`) carries it as any query.
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { integrationsApi } from "../integrations-api";
 import { activePreset, viewPresets, type CatalogEntry, type IntegrationsAnswer } from "../integrations-state";
 import { formatCount } from "../format";
@@ -21,6 +21,8 @@ export function ViewsMenu(props: { query: string; onQuery: (query: string) => vo
       })
       .catch((e) => setError((e as Error).message));
   };
+  // Loaded at once too, so the button names the preset a link or a reload brought.
+  useEffect(load, []);
   const catalog: CatalogEntry[] = answer?.catalog ?? [];
   const active = activePreset(props.query, catalog);
   return (
