@@ -37,19 +37,28 @@ pub fn host_metadata(identity: &HostIdentity) -> HostMetadata {
     }
 }
 
-/// Every check instance with its status, as the `agent_checks` metadata lists them.
+/// Every check instance with its status, as the `agent_checks` metadata lists them, then every
+/// check whose configuration or loading failed, as Datadog's agent reports those: instance id
+/// `initialization`, status `ERROR` and the error (so the server knows the check is configured).
 pub fn agent_checks(stats: &CollectorStats) -> Vec<AgentCheck> {
     let state = stats.lock().expect("collector stats lock");
-    state
-        .instances
+    let instances = state.instances.iter().map(|(id, s)| AgentCheck {
+        check: s.check.clone(),
+        instance_id: id.clone(),
+        status: s.state().to_string(),
+        error: s.last_error.clone().unwrap_or_default(),
+    });
+    let failed = state
+        .config_errors
         .iter()
-        .map(|(id, s)| AgentCheck {
-            check: s.check.clone(),
-            instance_id: id.clone(),
-            status: s.state().to_string(),
-            error: s.last_error.clone().unwrap_or_default(),
-        })
-        .collect()
+        .chain(&state.loading_errors)
+        .map(|(check, error)| AgentCheck {
+            check: check.clone(),
+            instance_id: "initialization".to_string(),
+            status: "ERROR".to_string(),
+            error: error.clone(),
+        });
+    instances.chain(failed).collect()
 }
 
 /// Sends host metadata now, after the first checks, and every [`METADATA_INTERVAL`] until
@@ -74,5 +83,35 @@ pub async fn run_metadata_sender(
         } else {
             METADATA_INTERVAL
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_that_could_not_load_are_listed_as_initialization_errors() {
+        let stats = CollectorStats::default();
+        {
+            let mut state = stats.lock().unwrap();
+            state.instances.insert("cpu:1".into(), Default::default());
+            state.instances.get_mut("cpu:1").unwrap().check = "cpu".into();
+            state
+                .loading_errors
+                .insert("redisdb".into(), "no check called `redisdb`".into());
+        }
+        let checks = agent_checks(&stats);
+        assert_eq!(checks.len(), 2);
+        assert_eq!((checks[0].check.as_str(), checks[0].status.as_str()), ("cpu", "OK"));
+        assert_eq!(
+            checks[1],
+            AgentCheck {
+                check: "redisdb".into(),
+                instance_id: "initialization".into(),
+                status: "ERROR".into(),
+                error: "no check called `redisdb`".into(),
+            }
+        );
     }
 }
