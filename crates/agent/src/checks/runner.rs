@@ -378,7 +378,15 @@ async fn run_instance(
                 continue;
             }
         };
+        let mut back = back;
         let metadata = Some(back.1.metadata().clone());
+        let failed_service_checks = back.1.take_failed_service_checks();
+        if !failed_service_checks.is_empty() {
+            let _ = outbox.send(CheckOutput {
+                service_checks: failed_service_checks,
+                ..CheckOutput::default()
+            });
+        }
         parts = Some(back);
         if let Err(e) = &outcome.result {
             tracing::warn!(check = %id, error = %e, "A check run failed.");
@@ -526,7 +534,12 @@ pub fn collector_blocks(state: &CollectorState) -> Vec<StatusBlock> {
                 }
             }
             if let Some(error) = &s.last_error {
-                running = running.sub_line("Error", error);
+                // A Python check's error is its message, then its traceback, one line each.
+                let mut lines = error.lines();
+                running = running.sub_line("Error", lines.next().unwrap_or_default());
+                for line in lines {
+                    running = running.sub_line(line, "");
+                }
             }
             for warning in &s.warnings {
                 running = running.sub_line("Warning", warning);
@@ -573,6 +586,12 @@ mod tests {
     impl Check for Fails {
         fn run(&mut self, sender: &mut Sender) -> Result<(), CheckError> {
             sender.gauge("half.done", 1.0, &[]);
+            sender.service_check(
+                "thing.can_connect",
+                CheckStatus::Critical,
+                &[],
+                "cannot reach the thing",
+            );
             Err(CheckError::Other("cannot reach the thing".into()))
         }
     }
@@ -669,12 +688,16 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_run_sends_nothing_it_submitted() {
+    fn a_failed_run_sends_nothing_it_submitted_but_its_service_checks() {
         let mut sender = Sender::new(SenderSettings::new("h".into(), vec![], 15));
         let outcome = run_once(&mut Fails, &mut sender);
         assert_eq!(outcome.result.unwrap_err(), "cannot reach the thing");
+        let failed = sender.take_failed_service_checks();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].status, CheckStatus::Critical);
+        assert!(failed[0].timestamp.is_some());
         let (out, _) = sender.commit(1.0);
-        assert!(out.series.is_empty());
+        assert!(out.series.is_empty() && out.service_checks.is_empty());
     }
 
     #[test]
