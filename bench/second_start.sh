@@ -35,7 +35,7 @@ if [ "$mode" = "--builds" ]; then
     exit 0
 fi
 
-cargo build --release --locked -p dogwatch 2>/dev/null
+cargo build --release --locked -p dogwatch 2>/dev/null || fail "cargo build --release failed"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 data=$(mktemp -d)
@@ -54,7 +54,8 @@ DD_CMD_PORT=$(free_port) DD_APM_RECEIVER_PORT=$(free_port) DD_DOGSTATSD_PORT=$(f
     DD_LOG_LEVEL=warn scripts/up.sh --listen "127.0.0.1:$port" --data-dir "$data" >"$log" 2>&1 &
 pid=$!
 answered=""
-for _ in $(seq 300); do
+# Long enough for a rebuild to finish, so that one is reported as such rather than as a hang.
+for _ in $(seq 6000); do
     if curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q '/assets/'; then
         answered=$(date +%s.%N)
         break
@@ -62,7 +63,7 @@ for _ in $(seq 300); do
     kill -0 "$pid" 2>/dev/null || fail "scripts/up.sh exited: $(cat "$log")"
     sleep 0.05
 done
-[ -n "$answered" ] || fail "the UI did not answer within 15 s: $(cat "$log")"
+[ -n "$answered" ] || fail "the UI did not answer within 5 minutes: $(cat "$log")"
 seconds=$(python3 -c "print(f'{$answered - $start:.2f}')")
 if grep -E '^ *(Compiling|Linking)' "$log" >/dev/null; then
     fail "cargo rebuilt on the second start: $(grep Compiling "$log" | tr '\n' ' ')"

@@ -5,6 +5,7 @@
 //! crates; nothing here should grow beyond wiring.
 
 mod commands;
+mod logging;
 mod support;
 
 use std::path::PathBuf;
@@ -102,6 +103,14 @@ enum Command {
     /// parentheses and "quoted phrases" combine them. Asking switches the agents of the
     /// hosts it reads to real-time collection for 30 minutes, as the page does.
     Ps(PsArgs),
+    /// Datadog's agent subcommands at the top level, as `datadog-agent` has them.
+    #[command(flatten)]
+    Tool(commands::agent_tools::AgentTool),
+    /// Print a shell completion script: `dogwatch completion bash > /etc/bash_completion.d/dogwatch`.
+    Completion(commands::completion::CompletionArgs),
+    /// Write the man pages (dogwatch.1 and one per subcommand) into a directory, or print
+    /// dogwatch.1.
+    Man(commands::completion::ManArgs),
 }
 
 /// Arguments of `dogwatch ps`.
@@ -250,6 +259,10 @@ enum AgentAction {
     /// runs twice, a second apart, as Datadog's `--check-rate`. `dogwatch agent check process`
     /// collects live processes twice, a second apart, and prints what the agent would send.
     Check(CheckArgs),
+    /// Datadog's agent subcommands: hostname, version, health, configcheck, diagnose, flare,
+    /// dogstatsd-stats, secret.
+    #[command(flatten)]
+    Tool(commands::agent_tools::AgentTool),
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +319,11 @@ fn main() -> std::process::ExitCode {
         Command::Agent(args) => match args.action {
             None | Some(AgentAction::Run) => commands::agent::run(args.config, args.data_dir),
             Some(AgentAction::Check(check)) => commands::check::run(args.config, check),
+            Some(AgentAction::Tool(tool)) => commands::agent_tools::run(tool.with_parent(&args.config, &args.data_dir)),
         },
+        Command::Tool(tool) => commands::agent_tools::run(tool),
+        Command::Completion(args) => commands::completion::completion(args),
+        Command::Man(args) => commands::completion::man(args),
         Command::Server(args) => commands::server::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Config(args) => commands::config::run(args),

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::config::secrets::{self, SecretBackend, SecretError, SecretUse};
+
 /// One check's configuration from one file (or the built-in default).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckConfig {
@@ -74,6 +76,36 @@ impl ConfdContents {
         } else {
             all
         }
+    }
+
+    /// Resolves the `ENC[]` values of every configuration's `init_config` and `instances`
+    /// with one run of `backend`; returns where each handle is used (file and key).
+    pub fn resolve_secrets(&mut self, backend: Option<&SecretBackend>) -> Result<Vec<SecretUse>, SecretError> {
+        let uses = self.secret_uses();
+        if uses.is_empty() {
+            return Ok(uses);
+        }
+        let values = secrets::resolve(&uses, backend)?;
+        for config in &mut self.configs {
+            secrets::substitute(&mut config.init_config, &values);
+            config
+                .instances
+                .iter_mut()
+                .for_each(|i| secrets::substitute(i, &values));
+        }
+        Ok(uses)
+    }
+
+    /// Every `ENC[]` value in the configurations, with its file and key
+    /// (`instances[0].password`), without resolving any.
+    pub fn secret_uses(&self) -> Vec<SecretUse> {
+        let mut uses = Vec::new();
+        for config in &self.configs {
+            let Some(file) = &config.file else { continue };
+            let tree = serde_json::json!({"init_config": config.init_config, "instances": config.instances});
+            uses.extend(secrets::find_uses(&tree, file));
+        }
+        uses
     }
 
     /// Every check name that has a configuration or a config error.

@@ -44,4 +44,7 @@ pub enum ConfigError {
         /// What was wrong.
         message: String,
     },
+    /// An `ENC[]` value could not be resolved by `secret_backend_command`.
+    #[error(transparent)]
+    Secret(#[from] super::secrets::SecretError),
 }

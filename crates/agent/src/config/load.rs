@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::env::{self, Environment, ListStyle};
-use super::{AgentConfig, ConfigError};
+use super::{AgentConfig, ConfigError, secrets};
 
 /// Where a configuration value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +49,8 @@ pub struct LoadedConfig {
     pub sources: BTreeMap<String, ValueSource>,
     /// Problems that did not stop loading, e.g. unknown keys in the file.
     pub warnings: Vec<String>,
+    /// The `ENC[]` values of the file, resolved by `secret_backend_command` ([`secrets`]).
+    pub secrets: Vec<secrets::SecretUse>,
 }
 
 impl LoadedConfig {
@@ -68,6 +70,8 @@ impl LoadedConfig {
             .map(|(key, value)| {
                 let value = if key == "api_key" || key == "app_key" {
                     mask_secret(value)
+                } else if self.secrets.iter().any(|u| u.key == key) {
+                    Value::String(secrets::MASK.into())
                 } else {
                     value.clone()
                 };
@@ -99,9 +103,14 @@ pub fn load(file: Option<&Path>, env: &Environment) -> Result<LoadedConfig, Conf
     let mut sources = BTreeMap::new();
     let mut warnings = Vec::new();
 
+    let mut secret_uses = Vec::new();
     if let Some(path) = file {
-        let tree = read_yaml(path)?;
+        let mut tree = read_yaml(path)?;
         let origin = ValueSource::File(path.to_path_buf());
+        if !secrets::find_uses(&tree, path).is_empty() {
+            let backend = secret_backend(&tree, &defaults, &origin, env)?;
+            secret_uses = secrets::resolve_tree(&mut tree, path, backend.as_ref())?;
+        }
         overlay_file(&mut merged, &defaults, tree, "", &origin, &mut sources, &mut warnings)?;
     }
     overlay_env(&mut merged, &defaults, env, &mut sources)?;
@@ -117,14 +126,52 @@ pub fn load(file: Option<&Path>, env: &Environment) -> Result<LoadedConfig, Conf
     })?;
     // Secrets mounted from files often end with a newline; Datadog trims the key too.
     config.api_key = config.api_key.trim().to_string();
+    secrets::remember(&config.api_key);
+    secrets::remember(&config.app_key);
     let loaded = LoadedConfig {
         config,
         file: file.map(Path::to_path_buf),
         sources,
         warnings,
+        secrets: secret_uses,
     };
     validate(&loaded)?;
     Ok(loaded)
+}
+
+/// The `secret_backend_*` settings, read from the file's own keys and the environment before
+/// the rest of the file (whose `ENC[]` values they resolve).
+fn secret_backend(
+    tree: &Value,
+    defaults: &Value,
+    origin: &ValueSource,
+    env: &Environment,
+) -> Result<Option<secrets::SecretBackend>, ConfigError> {
+    let only: Map<String, Value> = tree
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.to_ascii_lowercase().starts_with("secret_backend_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut merged = defaults.clone();
+    let mut sources = BTreeMap::new();
+    overlay_file(
+        &mut merged,
+        defaults,
+        Value::Object(only),
+        "",
+        origin,
+        &mut sources,
+        &mut Vec::new(),
+    )?;
+    overlay_env(&mut merged, defaults, env, &mut sources)?;
+    let config: AgentConfig = serde_json::from_value(merged).map_err(|e| ConfigError::InvalidValue {
+        key: "secret_backend_command".into(),
+        origin: origin.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(secrets::SecretBackend::from_config(&config))
 }
 
 fn read_yaml(path: &Path) -> Result<Value, ConfigError> {

@@ -263,6 +263,22 @@ pub struct Aggregator {
     /// Byte ranges of the current line's tags, reused from line to line.
     scratch: Vec<(usize, usize)>,
     hasher: foldhash::fast::FixedState,
+    /// Samples per context since start, when `dogstatsd_metrics_stats_enable` is on.
+    stats: Option<KeyMap<ContextStats>>,
+}
+
+/// One metric context's samples, for `dogwatch agent dogstatsd-stats` (Datadog's
+/// `dogstatsd_metrics_stats_enable`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContextStats {
+    /// The metric name.
+    pub name: String,
+    /// Its tags, sorted (`host:` included when the sample named one).
+    pub tags: Vec<String>,
+    /// Samples received.
+    pub count: u64,
+    /// When the last arrived (Unix seconds).
+    pub last_seen: i64,
 }
 
 impl Aggregator {
@@ -277,7 +293,48 @@ impl Aggregator {
             counts: AggregatorCounts::default(),
             scratch: Vec::new(),
             hasher: foldhash::fast::FixedState::with_seed(0x646f_6777_6174_6368),
+            stats: None,
         }
+    }
+
+    /// Starts counting samples per context ([`Aggregator::metric_stats`]).
+    pub fn enable_metric_stats(&mut self) {
+        self.stats.get_or_insert_with(KeyMap::default);
+    }
+
+    /// Samples per context, most first; `None` unless [`Aggregator::enable_metric_stats`].
+    pub fn metric_stats(&self) -> Option<Vec<ContextStats>> {
+        let mut all: Vec<ContextStats> = self.stats.as_ref()?.values().cloned().collect();
+        all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+        Some(all)
+    }
+
+    fn count_sample(&mut self, key: u64, metric: &MetricLine<'_>, host: &str, now: i64) {
+        let limit = self.settings.context_limit;
+        let Some(stats) = &mut self.stats else { return };
+        if let Some(entry) = stats.get_mut(&key) {
+            entry.count += 1;
+            entry.last_seen = now;
+            return;
+        }
+        if stats.len() >= limit {
+            return;
+        }
+        let text = metric.tags;
+        let mut tags: Vec<String> = self.scratch.iter().map(|&(s, e)| text[s..e].to_string()).collect();
+        if !host.is_empty() {
+            tags.push(format!("host:{host}"));
+            tags.sort();
+        }
+        stats.insert(
+            key,
+            ContextStats {
+                name: metric.name.to_string(),
+                tags,
+                count: 1,
+                last_seen: now,
+            },
+        );
     }
 
     /// What has been counted so far.
@@ -360,6 +417,9 @@ impl Aggregator {
         }
         hasher.write_u8(metric.kind as u8);
         let key = hasher.finish();
+        if self.stats.is_some() {
+            self.count_sample(key, metric, host, now);
+        }
 
         let bucket_start = now - now.rem_euclid(BUCKET_SECONDS);
         let bucket = self.buckets.entry(bucket_start).or_default();

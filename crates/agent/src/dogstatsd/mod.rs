@@ -74,6 +74,8 @@ pub struct DogStatsdSettings {
     pub flush_interval: Duration,
     /// How samples are aggregated.
     pub aggregator: AggregatorSettings,
+    /// `dogstatsd_metrics_stats_enable`: count samples per context.
+    pub metrics_stats: bool,
 }
 
 impl DogStatsdSettings {
@@ -104,6 +106,7 @@ impl DogStatsdSettings {
                     .collect(),
                 histogram_percentiles: percentiles,
             },
+            metrics_stats: config.dogstatsd_metrics_stats_enable,
         }
     }
 
@@ -178,7 +181,13 @@ impl DogStatsd {
             None => None,
         };
         let shared = Arc::new(Shared {
-            aggregator: Mutex::new(Aggregator::new(settings.aggregator.clone())),
+            aggregator: Mutex::new({
+                let mut aggregator = Aggregator::new(settings.aggregator.clone());
+                if settings.metrics_stats {
+                    aggregator.enable_metric_stats();
+                }
+                aggregator
+            }),
             udp: SocketCounts::default(),
             uds: SocketCounts::default(),
             udp_addr: udp.as_ref().and_then(|(s, _)| s.local_addr().ok()),

@@ -5,6 +5,7 @@
 //! the local API as JSON ([`StatusReport`]) and is rendered as text by [`render_text`].
 
 pub mod auth;
+pub mod health;
 pub mod server;
 
 use std::future::Future;

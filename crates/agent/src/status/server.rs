@@ -15,11 +15,30 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use thiserror::Error;
 
+use super::health::{HEALTH_PATH, HealthRegistry};
 use super::{StatusProvider, StatusReport};
 use crate::shutdown::Shutdown;
 
 /// The path `dogwatch status` asks.
 pub const STATUS_PATH: &str = "/agent/status";
+/// The path `dogwatch agent dogstatsd-stats` asks: DogStatsD's samples per context.
+pub const DOGSTATSD_STATS_PATH: &str = "/agent/dogstatsd-stats";
+
+/// The answer of [`DOGSTATSD_STATS_PATH`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DogStatsdStats {
+    /// Whether DogStatsD runs and `dogstatsd_metrics_stats_enable` is on.
+    pub enabled: bool,
+    /// Contexts, most samples first.
+    pub contexts: Vec<crate::dogstatsd::aggregate::ContextStats>,
+}
+
+/// What the local API answers besides the status sections.
+#[derive(Clone, Default)]
+struct Extras {
+    health: HealthRegistry,
+    dogstatsd: Option<Arc<crate::dogstatsd::Shared>>,
+}
 
 /// The local API could not start.
 #[derive(Debug, Error)]
@@ -38,6 +57,7 @@ pub struct StatusServer {
     listener: tokio::net::TcpListener,
     providers: Arc<Vec<Box<dyn StatusProvider>>>,
     auth_token: Arc<str>,
+    extras: Extras,
 }
 
 impl StatusServer {
@@ -58,7 +78,18 @@ impl StatusServer {
             listener,
             providers: Arc::new(providers),
             auth_token: auth_token.into(),
+            extras: Extras::default(),
         })
+    }
+
+    /// The components `GET /agent/health` reports on; register each task in it.
+    pub fn health(&self) -> HealthRegistry {
+        self.extras.health.clone()
+    }
+
+    /// Answers `GET /agent/dogstatsd-stats` from this DogStatsD's aggregator.
+    pub fn set_dogstatsd(&mut self, shared: Arc<crate::dogstatsd::Shared>) {
+        self.extras.dogstatsd = Some(shared);
     }
 
     /// The bound address.
@@ -68,9 +99,22 @@ impl StatusServer {
 
     /// Serves until `shutdown`.
     pub async fn run(self, mut shutdown: Shutdown) {
+        let extras = self.extras;
+        let (health, dogstatsd) = (extras.health.clone(), extras.dogstatsd.clone());
         let app = Router::new()
             .route(STATUS_PATH, get(status))
             .with_state(self.providers)
+            .route(HEALTH_PATH, get(move || async move { Json(health.report()) }))
+            .route(
+                DOGSTATSD_STATS_PATH,
+                get(move || async move {
+                    let contexts = dogstatsd.as_ref().and_then(|d| d.aggregator().metric_stats());
+                    Json(DogStatsdStats {
+                        enabled: contexts.is_some(),
+                        contexts: contexts.unwrap_or_default(),
+                    })
+                }),
+            )
             .layer(middleware::from_fn_with_state(self.auth_token, require_token));
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.wait().await })

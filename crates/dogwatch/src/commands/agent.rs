@@ -18,11 +18,15 @@ pub fn run(config: ConfigFileArgs, data_dir: DataDirArgs) -> Result<()> {
         return Ok(());
     }
     let loaded = support::load_config(&config, &env)?;
-    support::init_logging(loaded.config.log_level);
+    let data_dir = support::data_dir(&data_dir)?;
+    let run_path = dogwatch_agent::runtime::run_path(&loaded.config, &data_dir);
+    crate::logging::init(&crate::logging::LogSettings::from_agent_config(
+        &loaded.config,
+        &run_path,
+    )?)?;
     support::log_config_warnings(&loaded);
     let identity = hostname::resolve(&loaded.config, &env)?;
     support::log_hostname_warnings(&identity);
-    let data_dir = support::data_dir(&data_dir)?;
     support::runtime()?.block_on(async {
         let agent = RunningAgent::start(AgentOptions::new(loaded, identity, env, &data_dir)).await?;
         support::termination_signal().await;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use dogwatch_agent::config::{Environment, LogLevel};
+use dogwatch_agent::config::Environment;
 use dogwatch_server::auth::admin;
 use dogwatch_server::tls::TlsFiles;
 use dogwatch_server::{KeyOrigin, Server, ServerKey, ServerSettings};
@@ -108,12 +108,15 @@ pub fn announce_sign_in(server_addr: SocketAddr, tls: bool, link: Option<&str>) 
 /// Runs the server alone until Ctrl-C or SIGTERM.
 pub fn run(args: ServerArgs) -> Result<()> {
     let env = Environment::from_process();
-    let level = env
-        .get("DD_LOG_LEVEL")
-        .and_then(|l| LogLevel::try_from(l.to_string()).ok())
-        .unwrap_or(LogLevel::Info);
-    support::init_logging(level);
     let data_dir = support::data_dir(&args.data_dir)?;
+    // The agent's log keys from DD_* variables (DD_LOG_LEVEL, DD_LOG_FILE, …); the file
+    // defaults to <data-dir>/logs/server.log.
+    let logs = dogwatch_agent::config::load(None, &env).context("cannot read the DD_LOG_* settings")?;
+    let mut settings = crate::logging::LogSettings::from_agent_config(&logs.config, &data_dir)?;
+    if logs.config.log_file.is_empty() && settings.file.is_some() {
+        settings.file = Some(crate::logging::default_log_file(&data_dir, "server"));
+    }
+    crate::logging::init(&settings)?;
     support::runtime()?.block_on(async {
         let tls = tls_files(&args.tls);
         let tls_on = tls.is_some();

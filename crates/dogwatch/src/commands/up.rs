@@ -14,11 +14,16 @@ use crate::support;
 pub fn run(args: UpArgs) -> Result<()> {
     let env = support::agent_environment()?;
     let mut loaded = support::load_config(&args.config, &env)?;
-    support::init_logging(loaded.config.log_level);
+    let data_dir = support::data_dir(&args.data_dir)?;
+    // One process, one log: the agent's keys (log_file, default <run_path>/logs/agent.log).
+    let run_path = dogwatch_agent::runtime::run_path(&loaded.config, &data_dir);
+    crate::logging::init(&crate::logging::LogSettings::from_agent_config(
+        &loaded.config,
+        &run_path,
+    )?)?;
     support::log_config_warnings(&loaded);
     let identity = hostname::resolve(&loaded.config, &env)?;
     support::log_hostname_warnings(&identity);
-    let data_dir = support::data_dir(&args.data_dir)?;
 
     support::runtime()?.block_on(async {
         let tls = server::tls_files(&args.tls);
