@@ -26,7 +26,7 @@ echo "$out" | grep -q "skipped" || fail "scripts/build-web.sh built the UI again
 echo "second start: scripts/build-web.sh skipped the build and left web/dist untouched"
 
 if [ "$mode" = "--builds" ]; then
-    cargo build --locked -p dogwatch 2>/dev/null
+    cargo build --locked -p dogwatch 2>/dev/null || fail "cargo build failed"
     out=$(cargo build --locked -p dogwatch 2>&1)
     if echo "$out" | grep -E '^ *(Compiling|Linking)' >/dev/null; then
         fail "cargo rebuilt with no change: $(echo "$out" | grep -E 'Compiling' | tr '\n' ' ')"

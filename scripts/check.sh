@@ -36,6 +36,8 @@ echo "== web UI unit tests (vitest)"
 echo "== web UI browser tests (playwright-core + chromium, against target/debug/dogwatch)"
 cargo build --locked -p dogwatch
 (cd web && node e2e/run.mjs) 2>&1 | tee -a "$log" || status=$?
+echo "== second start: build-web.sh and cargo build have nothing to do the second time"
+bash bench/second_start.sh --builds 2>&1 | tee -a "$log" || status=$?
 echo "== auto-detected integrations in the browser (real redis-server and postgres, dogwatch up restarted with conf.d)"
 (cd web && node e2e/integrations.mjs) 2>&1 | tee -a "$log" || status=$?
 echo "== real tracers (ddtrace-run, dd-trace, ddapm-test-agent as the oracle) against target/debug/dogwatch"
