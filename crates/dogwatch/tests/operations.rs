@@ -36,7 +36,7 @@ fn backend(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
 const RESOLVING: &str = r#"
 request = json.load(sys.stdin)
 assert request["version"] == "1.0", request
-table = {"dd_api": "0123456789abcdef0123456789abcdef", "uptime_tag": "team:from-the-vault-7731"}
+table = {"dd_api": "0123456789abcdef0123456789abcdef", "uptime_tag": "-".join(["team:from-the-vault-7731"] + sys.argv[1:])}
 print(json.dumps({h: {"value": table.get(h, "value-of-" + h), "error": None} for h in request["secrets"]}))
 "#;
 
@@ -70,7 +70,7 @@ fn secret_backend_resolves_handles_and_each_failure_is_one_line_naming_handle_an
     };
 
     // Resolved: `dogwatch config` shows the key masked, the check gets the conf.d value.
-    write(&config, &yaml(&good, ""));
+    write(&config, &yaml(&good, "secret_backend_arguments: [vault, prod]\n"));
     let out = run_with(&config, &["config"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -80,7 +80,11 @@ fn secret_backend_resolves_handles_and_each_failure_is_one_line_naming_handle_an
     );
     let out = run_with(&config, &["agent", "check", "uptime", "--json"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("team:from-the-vault-7731"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("team:from-the-vault-7731-vault-prod"),
+        "{}",
+        stdout(&out)
+    );
     let out = run_with(&config, &["agent", "configcheck"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);

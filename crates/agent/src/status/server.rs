@@ -128,7 +128,13 @@ impl StatusServer {
 async fn status(State(providers): State<Arc<Vec<Box<dyn StatusProvider>>>>) -> Json<StatusReport> {
     let mut sections = Vec::with_capacity(providers.len());
     for provider in providers.iter() {
-        sections.push(provider.section().await);
+        let mut section = provider.section().await;
+        // A check's error may quote its configuration: no secret value leaves the agent.
+        for line in section.blocks.iter_mut().flat_map(|b| b.lines.iter_mut()) {
+            line.value = crate::config::secrets::scrub_text(&line.value);
+            line.name = crate::config::secrets::scrub_text(&line.name);
+        }
+        sections.push(section);
     }
     Json(StatusReport { sections })
 }
