@@ -3,10 +3,13 @@
 //! `DD_HEROKU_CONF_FOLDER` (conf.d, checks.d, prerun.sh) takes effect.
 
 mod common;
+// The agent crate's launchers of real redis-server and PostgreSQL servers.
+#[path = "../../agent/tests/support/services.rs"]
+mod services;
 
 use std::path::Path;
 
-use common::services::{Postgres, Redis};
+use services::{PostgresServer, RedisServer};
 use common::{dogwatch, stderr, stdout};
 use serde_json::Value;
 
@@ -45,9 +48,9 @@ fn write(dir: &Path, rel: &str, text: &str) {
 
 #[test]
 fn redis_url_and_database_url_configure_checks_that_run_against_real_servers() {
-    let redis = Redis::start("r3dis-pw");
-    let pg = Postgres::start("pg-s3cret");
-    pg.psql("postgres", "CREATE DATABASE app").unwrap();
+    let redis = RedisServer::start("r3dis-pw");
+    let pg = PostgresServer::start("postgres", "pg-s3cret");
+    pg.psql("postgres", "CREATE DATABASE app");
     let redis_url = format!("redis://:{}@127.0.0.1:{}", redis.password, redis.port);
     let database_url = format!(
         "postgresql://postgres:{}@127.0.0.1:{}/app?sslmode=disable",

@@ -4,8 +4,6 @@
 // Each test file uses part of this.
 #![allow(dead_code)]
 
-pub mod services;
-
 use std::process::{Command, Output};
 
 /// The `dogwatch` binary, with every `DD_*`/`DOGWATCH_*` variable of the machine removed and its
