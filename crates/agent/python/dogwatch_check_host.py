@@ -3,8 +3,8 @@
 The agent starts it as `python -u -B dogwatch_check_host.py <modules dir>` and supervises it.
 It speaks JSON lines (see _dogwatch.py and ARCHITECTURE.md): the agent sends `init`, `load`
 (import a check and make its object) and `run`; the host answers `loaded`/`load_error`, streams
-the run's submissions and ends each run with `done`. Each run goes in its own thread, so a
-check that hangs holds up only its own next runs. A heartbeat every second lets the agent
+the run's submissions and ends each run with `done`. Each check instance has its own thread,
+so a check that hangs holds up only its own next runs. A heartbeat every second lets the agent
 restart a host whose interpreter is stuck.
 """
 
@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import json
 import os
+import queue
 import sys
 import threading
 import time
@@ -38,7 +39,7 @@ import _dogwatch  # noqa: E402
 _dogwatch.attach(PROTO_OUT)
 send = _dogwatch.send
 
-# check id -> {"check": object, "thread": Thread or None}
+# check id -> {"check": object, "queue": run numbers for its thread, "busy": bool, "started": time}
 CHECKS = {}
 CHECKS_LOCK = threading.Lock()
 
@@ -138,8 +139,10 @@ def load(message):
         except TypeError:
             check = klass(name, init_config, {}, [instance])
         check.check_id = check_id
+        entry = {"check": check, "queue": queue.SimpleQueue(), "busy": False, "started": 0.0}
         with CHECKS_LOCK:
-            CHECKS[check_id] = {"check": check, "thread": None}
+            CHECKS[check_id] = entry
+        threading.Thread(target=_worker, args=(check_id, entry), name="check-" + check_id, daemon=True).start()
         version = getattr(module, "__version__", None)
         if version is None and where.startswith("datadog_checks."):
             version = getattr(sys.modules.get(where + ".__about__"), "__version__", None)
@@ -161,29 +164,13 @@ def load(message):
         )
 
 
-def run(message):
-    check_id = message["c"]
-    number = message["r"]
-    with CHECKS_LOCK:
-        entry = CHECKS.get(check_id)
-        busy = entry is not None and entry["thread"] is not None and entry["thread"].is_alive()
-    if entry is None:
-        send({"t": "done", "c": check_id, "r": number, "error": "the check is not loaded in this host"})
-        return
-    if busy:
-        send(
-            {
-                "t": "done",
-                "c": check_id,
-                "r": number,
-                "error": "the previous run has not returned yet (started %.0f s ago); this run is skipped"
-                % (time.time() - entry["started"]),
-            }
-        )
-        return
-
-    def body():
-        check = entry["check"]
+def _worker(check_id, entry):
+    """Runs the check each time a run number arrives on its queue: one long-lived thread per
+    check instance, so a run costs a queue hand-off rather than a new thread, and a hung run
+    holds up only this check."""
+    check = entry["check"]
+    while True:
+        number = entry["queue"].get()
         try:
             result = check.run()
         except BaseException as error:
@@ -193,13 +180,35 @@ def run(message):
             warnings = [str(w) for w in check.get_warnings()]
         except Exception:
             pass
+        # Free before "done" goes out, so a run asked for right after it is not refused.
+        with CHECKS_LOCK:
+            entry["busy"] = False
         send({"t": "done", "c": check_id, "r": number, "result": result or "", "warnings": warnings})
 
-    thread = threading.Thread(target=body, name="check-" + check_id, daemon=True)
+
+def run(message):
+    check_id = message["c"]
+    number = message["r"]
     with CHECKS_LOCK:
-        entry["thread"] = thread
-        entry["started"] = time.time()
-    thread.start()
+        entry = CHECKS.get(check_id)
+        busy = entry is not None and entry["busy"]
+        if entry is not None and not busy:
+            entry["busy"] = True
+            entry["started"] = time.time()
+    if entry is None:
+        send({"t": "done", "c": check_id, "r": number, "error": "the check is not loaded in this host"})
+    elif busy:
+        send(
+            {
+                "t": "done",
+                "c": check_id,
+                "r": number,
+                "error": "the previous run has not returned yet (started %.0f s ago); this run is skipped"
+                % (time.time() - entry["started"]),
+            }
+        )
+    else:
+        entry["queue"].put(number)
 
 
 def main():
