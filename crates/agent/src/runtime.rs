@@ -123,7 +123,7 @@ impl RunningAgent {
         let auth_token = crate::status::auth::ensure_token(&options.run_path)?;
         let handle = forwarder.handle();
 
-        let python = python_loader(&options.loaded, &options.identity, &options.run_path);
+        let python = python_loader(&options.loaded, &options.env, &options.identity, &options.run_path);
         let runner = CheckRunner::new(
             check_plan(&options.loaded, &options.env, Some(&python))?,
             runner_settings(config, &options.identity),
@@ -299,8 +299,14 @@ pub fn check_plan(
 }
 
 /// The directories of Python checks: `additional_checksd`, else `checks.d` beside the config
-/// file.
-pub fn checksd_dirs(loaded: &LoadedConfig) -> Vec<PathBuf> {
+/// file; then the Heroku conf folder's `checks.d` (`DD_HEROKU_CONF_FOLDER`), when it exists.
+pub fn checksd_dirs(loaded: &LoadedConfig, env: &Environment) -> Vec<PathBuf> {
+    let mut dirs = configured_checksd_dirs(loaded);
+    dirs.extend(crate::heroku::checksd_dir(env));
+    dirs
+}
+
+fn configured_checksd_dirs(loaded: &LoadedConfig) -> Vec<PathBuf> {
     match loaded.config.additional_checksd.as_str() {
         "" => loaded
             .file
@@ -316,6 +322,7 @@ pub fn checksd_dirs(loaded: &LoadedConfig) -> Vec<PathBuf> {
 /// its files under `run_path` and answers `datadog_agent` calls from this identity and config.
 pub fn python_loader(
     loaded: &LoadedConfig,
+    env: &Environment,
     identity: &HostIdentity,
     run_path: &std::path::Path,
 ) -> checks::python::Loader {
@@ -324,7 +331,7 @@ pub fn python_loader(
         .map_or(0.0, |d| d.as_secs_f64());
     checks::python::Loader::new(checks::python::PythonSettings {
         interpreter: loaded.config.python_interpreter.clone(),
-        checksd: checksd_dirs(loaded),
+        checksd: checksd_dirs(loaded, env),
         run_path: run_path.to_path_buf(),
         context: serde_json::json!({
             "hostname": identity.hostname,

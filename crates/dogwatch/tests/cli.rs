@@ -789,7 +789,7 @@ fn agent_check_runs_rate_checks_twice_lists_sources_and_names_config_errors() {
     write_file(&confd, "io.d/conf.yaml", "instances: {device_exclude_re: loop}\n");
     write_file(
         &confd,
-        "redisdb.d/conf.yaml",
+        "nosuch_integration.d/conf.yaml",
         "instances: [{host: localhost, port: 6379}]\n",
     );
     let run = |args: &[&str]| {
@@ -826,7 +826,10 @@ fn agent_check_runs_rate_checks_twice_lists_sources_and_names_config_errors() {
         list.contains("config error: ") && list.contains("`instances` must be a list"),
         "{list}"
     );
-    assert!(list.contains("loading error: no check called `redisdb`"), "{list}");
+    assert!(
+        list.contains("loading error: no check called `nosuch_integration`"),
+        "{list}"
+    );
 
     let output = run(&["agent", "check", "io"]);
     assert!(!output.status.success());

@@ -9,9 +9,9 @@ mod services;
 
 use std::path::Path;
 
-use services::{PostgresServer, RedisServer};
 use common::{dogwatch, stderr, stdout};
 use serde_json::Value;
+use services::{PostgresServer, RedisServer};
 
 /// `dogwatch agent check NAME --json` with these variables: the instances' results.
 fn check_json(name: &str, env: &[(&str, &str)]) -> Vec<Value> {
@@ -150,6 +150,16 @@ fn the_app_folder_s_conf_d_checks_d_and_prerun_sh_take_effect() {
     );
     write(
         folder.path(),
+        "checks.d/hello.py",
+        "from checks import AgentCheck\n\nclass HelloCheck(AgentCheck):\n    def check(self, instance):\n        self.gauge('heroku.hello', 42, tags=['greeting:' + instance['greeting']])\n",
+    );
+    write(
+        folder.path(),
+        "checks.d/hello.yaml",
+        "init_config:\ninstances:\n  - greeting: hi\n",
+    );
+    write(
+        folder.path(),
         "prerun.sh",
         "echo prerun ran\nDD_TAGS=\"team:heroku, owner:ops\"\nif [ \"$DYNO\" = run.1 ]; then DISABLE_DATADOG_AGENT=true; fi\n",
     );
@@ -170,6 +180,13 @@ fn the_app_folder_s_conf_d_checks_d_and_prerun_sh_take_effect() {
             .to_string()
             .contains("from:checks-d")
     );
+
+    // checks.d/hello.py with checks.d/hello.yaml: a Python check from the app's folder.
+    let hello = check_json("hello", &env);
+    assert!(hello[0]["error"].is_null(), "{hello:?}");
+    let series = &hello[0]["output"]["series"][0];
+    assert_eq!(series["metric"], "heroku.hello", "{hello:?}");
+    assert!(series["tags"].to_string().contains("greeting:hi"), "{series}");
 
     let out = dogwatch().args(["config", "--json"]).envs(env).output().unwrap();
     let config: Value = serde_json::from_str(&stdout(&out)).unwrap();

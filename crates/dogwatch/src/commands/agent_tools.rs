@@ -260,7 +260,7 @@ impl Context {
         let mut confd = runtime::confd_contents(&self.loaded, &self.env);
         confd.resolve_secrets(SecretBackend::from_config(&self.loaded.config).as_ref())?;
         let identity = hostname::resolve(&self.loaded.config, &self.env)?;
-        let python = runtime::python_loader(&self.loaded, &identity, &self.run_path);
+        let python = runtime::python_loader(&self.loaded, &self.env, &identity, &self.run_path);
         let host_metrics = !self.env.is_true("DD_DISABLE_HOST_METRICS");
         let paths = dogwatch_agent::process::HostPaths::from_env(&self.env);
         let plan = dogwatch_agent::checks::plan_with_python(&confd, &paths, host_metrics, Some(&python));

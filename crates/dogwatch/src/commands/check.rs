@@ -25,7 +25,7 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
     let data_dir = support::data_dir_path(&crate::DataDirArgs {
         data_dir: env.get("DOGWATCH_DATA_DIR").map(std::path::PathBuf::from),
     })?;
-    let python = runtime::python_loader(&loaded, &identity, &runtime::run_path(&loaded.config, &data_dir));
+    let python = runtime::python_loader(&loaded, &env, &identity, &runtime::run_path(&loaded.config, &data_dir));
     let plan = runtime::check_plan(&loaded, &env, Some(&python))?;
     if args.list {
         list(&plan);
