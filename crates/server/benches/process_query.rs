@@ -228,6 +228,22 @@ fn main() {
                 scatter.points.len()
             }),
         ),
+        (
+            "integrations detected (every host, /api/ui/integrations)",
+            Box::new({
+                use dogwatch_server::integrations::detect::{HostInput, Matcher, detect};
+                let matcher = Matcher::default();
+                let inputs: Vec<HostInput> = snapshots
+                    .iter()
+                    .map(|s| HostInput {
+                        hostname: s.host.hostname.clone(),
+                        snapshot: Some(s.clone()),
+                        checks: Vec::new(),
+                    })
+                    .collect();
+                move |_: &LiveView| detect(&matcher, &inputs).len()
+            }),
+        ),
     ];
 
     let mut results = Vec::new();

@@ -90,7 +90,11 @@ fn list_entry(mut s: IntegrationState, host: Option<&str>) -> Option<Value> {
 async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let host = params.text("host").filter(|h| !h.is_empty());
-    let states = detect(matcher(), &host_inputs(&state).await?);
+    let mut hosts = host_inputs(&state).await?;
+    if let Some(name) = host {
+        hosts.retain(|h| h.hostname == name);
+    }
+    let states = detect(matcher(), &hosts);
     let integrations: Vec<Value> = states.into_iter().filter_map(|s| list_entry(s, host)).collect();
     let catalog: Vec<Value> = INTEGRATIONS
         .iter()

@@ -31,15 +31,17 @@
 //! configured on hosts where none of its processes run (a check pointed at a remote server) is
 //! **installed** too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use dogwatch_model::AgentCheck;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::signatures::{INTEGRATIONS, Integration};
 use crate::processes::index::FIELD_SEPARATOR;
 use crate::processes::live::Snapshot;
+use crate::processes::parallel;
 
 /// An integration's state over all hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,7 +76,7 @@ fn program(word: &str) -> &str {
 }
 
 fn basename(word: &str) -> &str {
-    word.rsplit(['/', '\\']).next().unwrap_or(word)
+    word.rfind(['/', '\\']).map_or(word, |at| &word[at + 1..])
 }
 
 /// One signature ready to match: its program and the words that must follow.
@@ -99,7 +101,7 @@ impl Default for Matcher {
 impl Matcher {
     /// A matcher over `integrations`' signatures.
     pub fn new(integrations: &[Integration]) -> Matcher {
-        let mut by_program: HashMap<String, Vec<Compiled>> = HashMap::new();
+        let mut by_program: HashMap<String, Vec<Compiled>> = HashMap::default();
         for (integration, i) in integrations.iter().enumerate() {
             for signature in i.signatures {
                 let lower = signature.text.to_lowercase();
@@ -117,12 +119,12 @@ impl Matcher {
     /// The index (into the table) of the integration `command_line` runs, if any.
     /// `command_line` must be lower-cased.
     pub fn match_command_line(&self, command_line: &str) -> Option<usize> {
-        let mut words = command_line.split_whitespace();
-        let candidates = self.by_program.get(program(words.next()?))?;
-        let words: Vec<&str> = words.collect();
+        let line = command_line.trim_start();
+        let (first, rest) = line.split_at(line.find(char::is_whitespace).unwrap_or(line.len()));
+        let candidates = self.by_program.get(program(first))?;
         candidates
             .iter()
-            .find(|c| follows_in_order(&c.rest, &words))
+            .find(|c| follows_in_order(&c.rest, rest.split_whitespace()))
             .map(|c| c.integration)
     }
 
@@ -141,8 +143,7 @@ impl Matcher {
 }
 
 /// Whether each of `wanted` appears in `words`, in order, as a word or a word's basename.
-fn follows_in_order(wanted: &[String], words: &[&str]) -> bool {
-    let mut words = words.iter();
+fn follows_in_order<'a>(wanted: &[String], mut words: impl Iterator<Item = &'a str>) -> bool {
     wanted
         .iter()
         .all(|w| words.any(|word| word == w || basename(word) == w))
@@ -204,13 +205,19 @@ pub struct IntegrationState {
 
 /// Every integration that runs or is configured somewhere, in table order, with its hosts.
 pub fn detect(matcher: &Matcher, hosts: &[HostInput]) -> Vec<IntegrationState> {
-    let mut per: BTreeMap<usize, Vec<HostState>> = BTreeMap::new();
-    for host in hosts {
-        let mut running = host
-            .snapshot
+    let processes = hosts
+        .iter()
+        .filter_map(|h| h.snapshot.as_ref())
+        .map(|s| s.processes.len())
+        .sum();
+    let matched = parallel::map(hosts, processes, |host| {
+        host.snapshot
             .as_ref()
             .map(|s| matcher.match_snapshot(s))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    });
+    let mut per: BTreeMap<usize, Vec<HostState>> = BTreeMap::new();
+    for (host, mut running) in hosts.iter().zip(matched) {
         for (index, integration) in INTEGRATIONS.iter().enumerate() {
             let checks: Vec<AgentCheck> = host
                 .checks
@@ -439,7 +446,7 @@ mod tests {
             },
         ];
         let states = detect(&m, &hosts);
-        let by_id: HashMap<_, _> = states.iter().map(|s| (s.integration.id, s)).collect();
+        let by_id: std::collections::HashMap<_, _> = states.iter().map(|s| (s.integration.id, s)).collect();
         assert_eq!(by_id["redisdb"].status, Status::Partial);
         assert_eq!(
             (by_id["redisdb"].hosts_running, by_id["redisdb"].hosts_configured),
