@@ -315,3 +315,38 @@ fn without_datadog_checks_or_an_interpreter_only_those_checks_are_loading_errors
         "the Rust checks still load"
     );
 }
+
+#[test]
+fn a_check_that_holds_the_interpreter_gets_the_host_killed_and_the_others_run_again_in_a_new_one() {
+    let mut s = setup(&venv_python(), &[("holds_gil", "{}"), ("legacy", "{}")]);
+    s.loader.host().set_heartbeat_timeout(Duration::from_secs(2));
+    let mut stuck = take(&mut s.plan, "holds_gil");
+    let mut legacy = take(&mut s.plan, "legacy");
+    legacy.run().result.unwrap();
+    let pid = s.loader.host().pid().unwrap();
+    let error = stuck.run().result.unwrap_err();
+    assert!(error.contains("took longer"), "{error}");
+    let error = legacy.run().result.unwrap_err();
+    assert!(
+        error.contains("took longer"),
+        "the stuck interpreter runs nothing else: {error}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        assert!(Instant::now() < deadline, "the stuck host was never replaced");
+        if let Ok(out) = legacy.run().result {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(value(&out, "pycheck.legacy.runs").1, 1.0);
+    assert_ne!(s.loader.host().pid(), Some(pid));
+    let stats = s.loader.host().stats();
+    assert!(
+        stats.last_exit.as_deref().unwrap_or_default().contains("signal: 9"),
+        "{stats:?}"
+    );
+    let error = stuck.run().result.unwrap_err();
+    assert!(error.contains("held the Python interpreter"), "{error}");
+    legacy.run().result.expect("the others go on in the new host");
+}

@@ -123,11 +123,15 @@ impl PythonCheck {
     }
 
     fn run_in_host(&mut self, sender: &mut Sender) -> Result<(), PythonError> {
+        if self.host.is_quarantined(&self.id) {
+            return Err(PythonError::Quarantined);
+        }
         let deadline = Instant::now() + self.timeout;
         self.load(deadline)?;
         let generation = self.loaded_in.unwrap_or_default();
         self.runs += 1;
         let run = self.runs;
+        self.host.run_sent(&self.id);
         self.host
             .send(generation, &json!({"op": "run", "c": self.id, "r": run}))?;
         loop {

@@ -9,10 +9,11 @@
 //! host is killed). When the process ends every instance is told, and the next run starts a
 //! new one after a backoff (1 s, doubling to 60 s; back to 1 s once a host has lived 60 s).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -123,6 +124,11 @@ pub struct PythonHost {
     state: Mutex<State>,
     routes: Mutex<HashMap<String, SyncSender<ToCheck>>>,
     stats: Mutex<HostStats>,
+    heartbeat_timeout_ms: AtomicU64,
+    /// Runs sent and not done yet, by check instance, with when they were sent.
+    in_flight: Mutex<HashMap<String, Instant>>,
+    /// Check instances whose run held the interpreter when the host was killed for it.
+    quarantined: Mutex<HashSet<String>>,
 }
 
 impl PythonHost {
@@ -143,7 +149,17 @@ impl PythonHost {
             }),
             routes: Mutex::new(HashMap::new()),
             stats: Mutex::new(stats),
+            heartbeat_timeout_ms: AtomicU64::new(HEARTBEAT_TIMEOUT.as_millis() as u64),
+            in_flight: Mutex::new(HashMap::new()),
+            quarantined: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// How long the host may stay silent before it is killed (tests shorten
+    /// [`HEARTBEAT_TIMEOUT`]).
+    pub fn set_heartbeat_timeout(&self, timeout: Duration) {
+        self.heartbeat_timeout_ms
+            .store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// The counters now.
@@ -273,6 +289,20 @@ impl PythonHost {
         write_line(&stdin, message)
     }
 
+    /// Notes that check instance `id` was sent a run.
+    pub(crate) fn run_sent(&self, id: &str) {
+        self.in_flight
+            .lock()
+            .expect("python host runs")
+            .insert(id.to_string(), Instant::now());
+    }
+
+    /// Whether check instance `id` held the interpreter until the host was killed: it is not
+    /// run again, so that it cannot stop every other Python check once more.
+    pub(crate) fn is_quarantined(&self, id: &str) -> bool {
+        self.quarantined.lock().expect("python host quarantine").contains(id)
+    }
+
     /// Kills the running host (tests and `dogwatch agent check` call it; the supervisor
     /// starts another when a check next runs).
     pub fn kill(&self) {
@@ -319,6 +349,7 @@ impl PythonHost {
             detail
         };
         tracing::warn!(detail = %detail, "The Python check host exited; it is started again when a check next runs.");
+        self.in_flight.lock().expect("python host runs").clear();
         for route in self.routes.lock().expect("python host routes").values() {
             let _ = route.try_send(ToCheck::Exited(generation, detail.clone()));
         }
@@ -370,6 +401,9 @@ impl PythonHost {
             }
             other => {
                 let Some(id) = other.check_id() else { return };
+                if matches!(other, FromHost::Done { .. }) {
+                    self.in_flight.lock().expect("python host runs").remove(id);
+                }
                 let route = self.routes.lock().expect("python host routes").get(id).cloned();
                 match route {
                     Some(route) => {
@@ -485,8 +519,25 @@ fn watchdog(host: Weak<PythonHost>, generation: u64) {
         let Some(process) = state.process.as_mut().filter(|p| p.generation == generation) else {
             return;
         };
-        let silent = process.last_heard.lock().expect("python host heartbeat").elapsed();
-        if silent > HEARTBEAT_TIMEOUT {
+        let last_heard = *process.last_heard.lock().expect("python host heartbeat");
+        let silent = last_heard.elapsed();
+        if silent > Duration::from_millis(host.heartbeat_timeout_ms.load(Ordering::Relaxed)) {
+            // The culprit: the first run sent after the host's last message (it was alive until
+            // then); if none was, a run already going went into the call, so every run in flight.
+            let in_flight = host.in_flight.lock().expect("python host runs").clone();
+            let culprits: Vec<String> = match in_flight
+                .iter()
+                .filter(|(_, sent)| **sent >= last_heard)
+                .min_by_key(|(_, sent)| **sent)
+            {
+                Some((id, _)) => vec![id.clone()],
+                None => in_flight.into_keys().collect(),
+            };
+            tracing::error!(checks = ?culprits, "These Python checks held the interpreter; they are not run again until the agent restarts.");
+            host.quarantined
+                .lock()
+                .expect("python host quarantine")
+                .extend(culprits);
             tracing::warn!(
                 pid = process.child.id(),
                 silent_secs = silent.as_secs(),

@@ -79,6 +79,11 @@ pub enum PythonError {
     /// The load or run took too long.
     #[error("{0}")]
     Timeout(String),
+    /// The check held the interpreter until the host was killed for it.
+    #[error(
+        "this check's run held the Python interpreter (no heartbeat from the host) until the host was killed; it is not run again until the agent restarts, so that the other Python checks keep running"
+    )]
+    Quarantined,
     /// The check's run raised; the message and traceback.
     #[error("{0}")]
     Run(String),
