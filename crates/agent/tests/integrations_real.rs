@@ -570,3 +570,97 @@ fn postgres_reports_datadogs_metrics_and_can_connect_follows_the_server() {
     );
     one(&back, "postgresql.max_connections", MetricKind::Gauge, &[]);
 }
+
+/// A CA and a server certificate it signed for `localhost` and 127.0.0.1, with the server's key,
+/// as PEM files in `dir`: (ca, cert, key).
+fn make_certs(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{name} CA"));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let paths = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-server.pem")),
+        dir.join(format!("{name}-server.key")),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn redisdb_and_postgres_speak_tls_as_their_ssl_options_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(dir.path(), "test");
+    let (other_ca, _, _) = make_certs(dir.path(), "other");
+
+    let redis = RedisServer::start_tls("tls-pw", &cert, &key, &ca);
+    redis.cli(&["SET", "k", "v"]);
+    let redis_run = |extra: &str| {
+        let conf = redis_conf(&redis, "tls-pw", extra);
+        let mut check = Runner::new(instances("redisdb", &[("redisdb.d/conf.yaml", conf)]).remove(0));
+        let outcome = check.run();
+        let checks = match &outcome.result {
+            Ok(out) => out.service_checks.clone(),
+            Err(_) => check.sender.take_failed_service_checks(),
+        };
+        (
+            outcome.result.map(|o| o.series.len()),
+            status_of(&checks, "redis.can_connect"),
+        )
+    };
+    let (verified, sc) = redis_run(&format!("    ssl: true\n    ssl_ca_certs: {}\n", ca.display()));
+    assert!(verified.is_ok_and(|n| n > 20) && sc.status == CheckStatus::Ok, "{sc:?}");
+    let (unverified, sc) = redis_run("    ssl: true\n    ssl_cert_reqs: 0\n");
+    assert!(unverified.is_ok() && sc.status == CheckStatus::Ok, "{sc:?}");
+    let (_, sc) = redis_run(&format!("    ssl: true\n    ssl_ca_certs: {}\n", other_ca.display()));
+    assert_eq!(sc.status, CheckStatus::Critical);
+    assert!(sc.message.to_lowercase().contains("certificate"), "{}", sc.message);
+
+    let mut postgres = PostgresServer::start("dog", "pg-tls");
+    postgres.enable_tls(&cert, &key);
+    let postgres_run = |extra: &str, application: &str| {
+        let conf = format!(
+            "init_config:\ninstances:\n  - host: 127.0.0.1\n    port: {}\n    username: dog\n    password: pg-tls\n    application_name: {application}\n{extra}",
+            postgres.port
+        );
+        let mut check = Runner::new(instances("postgres", &[("postgres.d/conf.yaml", conf)]).remove(0));
+        let outcome = check.run();
+        let checks = match &outcome.result {
+            Ok(out) => out.service_checks.clone(),
+            Err(_) => check.sender.take_failed_service_checks(),
+        };
+        // The check keeps its connection: the server says whether it is encrypted.
+        let ssl = postgres.psql(
+            "postgres",
+            &format!("SELECT coalesce(bool_or(s.ssl), false) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '{application}'"),
+        );
+        (status_of(&checks, "postgres.can_connect"), ssl == "t")
+    };
+    let (sc, encrypted) = postgres_run("    ssl: require\n", "dd-require");
+    assert!(sc.status == CheckStatus::Ok && encrypted, "{sc:?} {encrypted}");
+    let (sc, encrypted) = postgres_run(
+        &format!("    ssl: verify-full\n    ssl_root_cert: {}\n", ca.display()),
+        "dd-verify-full",
+    );
+    assert!(sc.status == CheckStatus::Ok && encrypted, "{sc:?} {encrypted}");
+    let (sc, encrypted) = postgres_run("    ssl: disable\n", "dd-disable");
+    assert!(sc.status == CheckStatus::Ok && !encrypted, "{sc:?} {encrypted}");
+    let (sc, _) = postgres_run(
+        &format!("    ssl: verify-ca\n    ssl_root_cert: {}\n", other_ca.display()),
+        "dd-wrong-ca",
+    );
+    assert_eq!(sc.status, CheckStatus::Critical);
+    assert!(sc.message.to_lowercase().contains("certificate"), "{}", sc.message);
+}

@@ -65,6 +65,8 @@ pub struct RedisServer {
     pub port: u16,
     /// Its `requirepass`.
     pub password: String,
+    /// TLS on the port instead of plain TCP: (certificate, key, CA) PEM files.
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -72,9 +74,23 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts redis-server on a free port with `password`, no persistence.
     pub fn start(password: &str) -> RedisServer {
+        RedisServer::start_with(password, None)
+    }
+
+    /// Starts redis-server speaking only TLS on its port, with this certificate, key and CA
+    /// (clients need not present certificates).
+    pub fn start_tls(password: &str, cert: &Path, key: &Path, ca: &Path) -> RedisServer {
+        RedisServer::start_with(
+            password,
+            Some((cert.to_path_buf(), key.to_path_buf(), ca.to_path_buf())),
+        )
+    }
+
+    fn start_with(password: &str, tls: Option<(PathBuf, PathBuf, PathBuf)>) -> RedisServer {
         let mut server = RedisServer {
             port: free_port(),
             password: password.to_string(),
+            tls,
             dir: tempfile::tempdir().expect("a temp dir"),
             child: None,
         };
@@ -85,8 +101,27 @@ impl RedisServer {
     /// Starts it again (on the same port) after [`RedisServer::stop`].
     pub fn restart(&mut self) {
         let log = self.dir.path().join("redis.log");
-        let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some((cert, key, ca)) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &self.port.to_string(),
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca),
+        };
+        let mut child = command
+            .args(["--bind", "127.0.0.1"])
             .args(["--requirepass", &self.password])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
@@ -110,7 +145,11 @@ impl RedisServer {
 
     /// Runs `redis-cli` with these arguments and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
+        let mut command = Command::new("redis-cli");
+        if let Some((_, _, ca)) = &self.tls {
+            command.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let out = command
             .args([
                 "-h",
                 "127.0.0.1",
@@ -183,11 +222,29 @@ pub struct PostgresServer {
     pub password: String,
     bin: PathBuf,
     owner: Option<(u32, u32)>,
+    /// `ssl=on` with these certificate and key files (in the cluster's directory).
+    tls: Option<(PathBuf, PathBuf)>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
 impl PostgresServer {
+    /// Restarts the server with TLS on (`ssl=on`) with this certificate and key; clients may
+    /// still connect without TLS.
+    pub fn enable_tls(&mut self, cert: &Path, key: &Path) {
+        let (cert_copy, key_copy) = (self.dir.path().join("server.crt"), self.dir.path().join("server.key"));
+        std::fs::copy(cert, &cert_copy).unwrap();
+        std::fs::copy(key, &key_copy).unwrap();
+        std::fs::set_permissions(&key_copy, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if let Some((uid, gid)) = self.owner {
+            std::os::unix::fs::chown(&cert_copy, Some(uid), Some(gid)).unwrap();
+            std::os::unix::fs::chown(&key_copy, Some(uid), Some(gid)).unwrap();
+        }
+        self.tls = Some((cert_copy, key_copy));
+        self.stop();
+        self.restart();
+    }
+
     /// Makes a cluster (initdb, scram-sha-256 for TCP) and starts it on a free port.
     pub fn start(user: &str, password: &str) -> PostgresServer {
         let dir = tempfile::tempdir().expect("a temp dir");
@@ -205,6 +262,7 @@ impl PostgresServer {
             password: password.to_string(),
             bin,
             owner,
+            tls: None,
             dir,
             child: None,
         };
@@ -257,8 +315,16 @@ impl PostgresServer {
         if let Some((uid, gid)) = self.owner {
             std::os::unix::fs::chown(&log, Some(uid), Some(gid)).unwrap();
         }
-        let mut child = self
-            .command("postgres")
+        let mut command = self.command("postgres");
+        if let Some((cert, key)) = &self.tls {
+            command
+                .args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()));
+        }
+        let mut child = command
             .arg("-D")
             .arg(self.data())
             .arg("-k")
