@@ -89,13 +89,23 @@ def _import_check_module(name, checksd_file):
         # Only "no such wheel" falls through to checks.d; an import error inside a wheel is its own.
         if error.name not in ("datadog_checks", "datadog_checks." + name) or checksd_file is None:
             raise
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__file__", None) == checksd_file:
+        return loaded, checksd_file  # another instance of the same check: imported once
     directory = os.path.dirname(checksd_file)
     if directory not in sys.path:
         sys.path.append(directory)
     spec = importlib.util.spec_from_file_location(name, checksd_file)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
+    registered = name not in sys.modules
+    if registered:
+        sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        if registered:
+            del sys.modules[name]
+        raise
     return module, checksd_file
 
 

@@ -350,3 +350,16 @@ fn a_check_that_holds_the_interpreter_gets_the_host_killed_and_the_others_run_ag
     assert!(error.contains("held the Python interpreter"), "{error}");
     legacy.run().result.expect("the others go on in the new host");
 }
+
+#[test]
+fn two_instances_of_one_check_have_their_own_ids_objects_and_state() {
+    let mut s = setup(&venv_python(), &[("legacy", "{name: one}\n  - {name: two}")]);
+    let mut one = take(&mut s.plan, "legacy");
+    let mut two = take(&mut s.plan, "legacy");
+    assert!(one.instance.id.starts_with("legacy:one:") && two.instance.id.starts_with("legacy:two:"));
+    one.run().result.unwrap();
+    let out = one.run().result.unwrap();
+    assert_eq!(value(&out, "pycheck.legacy.runs").1, 2.0);
+    let out = two.run().result.unwrap();
+    assert_eq!(value(&out, "pycheck.legacy.runs").1, 1.0);
+}

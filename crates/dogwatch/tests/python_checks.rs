@@ -227,7 +227,7 @@ impl Drop for Up {
 #[test]
 fn custom_checks_reach_the_apis_a_raising_one_shows_its_traceback_a_hung_one_times_out_and_the_host_restarts() {
     let started = now();
-    let up = Up::start(&venv_python(), &["dd_base", "legacy", "raises", "hangs"]);
+    let up = Up::start(&venv_python(), &["dd_base", "legacy", "raises", "hangs", "floods"]);
 
     // datadog_checks.base's AgentCheck, with the agent's tags and host.
     assert_eq!(up.latest("avg:pycheck.base.gauge{host:py-e2e,kind:base,team:py}"), 42.5);
@@ -273,8 +273,21 @@ fn custom_checks_reach_the_apis_a_raising_one_shows_its_traceback_a_hung_one_tim
         "ValueError: pycheck raises on purpose",
         "previous run has not returned",
         "Python Check Host",
+        "floods (unversioned)",
     ]);
     assert!(status.contains("Instance ID: dd_base:"), "{status}");
+    // The check that sent a 2 MiB message and printed garbage: dropped, counted, still OK.
+    let dropped = status
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Dropped (longer than 1.0 MiB): "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(dropped >= 1, "{status}");
+    assert!(
+        status.contains("Dropped (not a message): 0"),
+        "print() never reaches the pipe: {status}"
+    );
+    assert_eq!(up.latest("avg:pycheck.floods.survived{host:py-e2e}"), 1.0);
     assert!(
         status.contains("Warning: second run of legacy") || status.contains("legacy:"),
         "{status}"
