@@ -316,7 +316,12 @@ fn redisdb_reports_datadogs_metrics_and_can_connect_follows_the_server() {
     let (_, checks) = check.failed();
     let down = status_of(&checks, "redis.can_connect");
     assert_eq!(down.status, CheckStatus::Critical);
-    assert!(!down.message.is_empty());
+    assert!(
+        down.message
+            .starts_with(&format!("Error connecting to 127.0.0.1:{}: ", server.port)),
+        "{}",
+        down.message
+    );
     let (_, checks) = check.failed();
     assert!(
         status_of(&checks, "redis.can_connect").message.contains("refused"),

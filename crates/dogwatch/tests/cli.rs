@@ -763,8 +763,9 @@ fn agent_check_uptime_prints_the_metric_and_unknown_checks_list_the_known_ones()
     let output = dogwatch().args(["agent", "check", "nope"]).output().unwrap();
     assert!(!output.status.success());
     assert!(
-        stderr(&output)
-            .contains("available checks: cpu, disk, file_handle, io, load, memory, network, uptime, process"),
+        stderr(&output).contains(
+            "available checks: cpu, disk, file_handle, io, load, memory, network, uptime, postgres, redisdb, process"
+        ),
         "{}",
         stderr(&output)
     );

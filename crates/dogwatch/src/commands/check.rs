@@ -37,7 +37,11 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
         if let Some(error) = plan.config_errors.get(&name).or(plan.loading_errors.get(&name)) {
             bail!("the check {name:?} cannot run:\n{error}");
         }
-        let mut known: Vec<&str> = dogwatch_agent::checks::CORE_CHECKS.iter().map(|c| c.name).collect();
+        let mut known: Vec<&str> = dogwatch_agent::checks::CORE_CHECKS
+            .iter()
+            .chain(dogwatch_agent::checks::INTEGRATION_CHECKS)
+            .map(|c| c.name)
+            .collect();
         known.push("process");
         bail!(
             "there is no check called {name:?} (and no conf.d file configures one); available checks: {}",
@@ -54,6 +58,8 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
             outcome = run_once(instance.check.as_mut(), &mut sender);
         }
         failed |= outcome.result.is_err();
+        // A failed run's service checks (redis.can_connect CRITICAL, …) are still sent.
+        let failed_service_checks = sender.take_failed_service_checks();
         if args.json {
             json.push(serde_json::json!({
                 "check": instance.name,
@@ -63,6 +69,7 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
                 "warnings": outcome.warnings,
                 "metadata": sender.metadata(),
                 "output": outcome.result.as_ref().ok(),
+                "failed_run_service_checks": failed_service_checks,
             }));
         } else {
             print_outcome(
@@ -71,6 +78,8 @@ pub fn run(config: ConfigFileArgs, args: CheckArgs) -> Result<()> {
                 &instance.id,
                 &instance.source,
                 &outcome,
+                &failed_service_checks,
+                sender.metadata(),
             );
         }
     }
@@ -103,8 +112,19 @@ fn list(plan: &CheckPlan) {
     println!("{table}");
 }
 
-fn print_outcome(name: &str, version: &str, id: &str, source: &str, outcome: &RunOutcome) {
-    let empty = CheckOutput::default();
+fn print_outcome(
+    name: &str,
+    version: &str,
+    id: &str,
+    source: &str,
+    outcome: &RunOutcome,
+    failed_service_checks: &[dogwatch_model::CheckRun],
+    metadata: &std::collections::BTreeMap<String, String>,
+) {
+    let empty = CheckOutput {
+        service_checks: failed_service_checks.to_vec(),
+        ..CheckOutput::default()
+    };
     let output = outcome.result.as_ref().unwrap_or(&empty);
     println!("=== Series ===");
     let mut series = Table::new();
@@ -152,6 +172,12 @@ fn print_outcome(name: &str, version: &str, id: &str, source: &str, outcome: &Ru
     println!("      Metric Samples: Last Run: {}", output.series.len());
     println!("      Service Checks: Last Run: {}", output.service_checks.len());
     println!("      Average Execution Time : {}ms", outcome.elapsed.as_millis());
+    if !metadata.is_empty() {
+        println!("      metadata:");
+        for (key, value) in metadata {
+            println!("        {key}: {value}");
+        }
+    }
     if let Err(e) = &outcome.result {
         println!("      Error: {e}");
     }

@@ -127,6 +127,8 @@ pub(crate) struct Redisdb {
     db: i64,
     /// `redis_host:` and `redis_port:`.
     base_tags: Vec<String>,
+    /// `host:port` or the socket path, for error messages.
+    address: String,
     keys: Option<Vec<String>>,
     warn_on_missing_keys: bool,
     slowlog_max_len: Option<u64>,
@@ -226,6 +228,14 @@ pub(crate) fn build(setup: &CheckSetup) -> Result<Box<dyn Check>, String> {
         client,
         timeout: Duration::from_secs_f64(o.socket_timeout),
         db,
+        address: match (&o.unix_socket_path, &o.host) {
+            (Some(path), _) => path.clone(),
+            (None, host) => format!(
+                "{}:{}",
+                host.as_deref().unwrap_or_default(),
+                base_tags[1].trim_start_matches("redis_port:")
+            ),
+        },
         base_tags,
         keys: o.keys,
         warn_on_missing_keys: o.warn_on_missing_keys,
@@ -286,7 +296,13 @@ impl Check for Redisdb {
 impl Redisdb {
     /// Reports the failure as `redis.can_connect: CRITICAL`; the connection is already dropped.
     fn cannot_connect(&mut self, sender: &mut Sender, error: &redis::RedisError) -> CheckError {
-        let message = error.to_string();
+        // redis-rs drops the server's WRONGPASS text; say what happened, and where.
+        let detail = if error.kind() == redis::ErrorKind::AuthenticationFailed {
+            "authentication failed: the server refused the password (or username)".to_string()
+        } else {
+            error.to_string()
+        };
+        let message = format!("Error connecting to {}: {detail}", self.address);
         sender.service_check(CAN_CONNECT, CheckStatus::Critical, &self.base_tags, &message);
         self.conn = None;
         CheckError::Other(format!("cannot connect to redis: {message}"))
