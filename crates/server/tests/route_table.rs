@@ -148,3 +148,27 @@ fn the_integrations_routes_are_in_the_table_with_read_access() {
         assert_eq!((route.method.as_str(), route.access), ("GET", Access::Read), "{path}");
     }
 }
+
+#[test]
+fn datadogs_public_host_tag_and_metric_metadata_routes_are_in_the_table_with_their_access() {
+    let routes = table::routes();
+    for (method, path, access) in [
+        ("GET", "/api/v1/hosts", Access::Read),
+        ("GET", "/api/v1/hosts/totals", Access::Read),
+        ("GET", "/api/v1/tags/hosts", Access::Read),
+        ("GET", "/api/v1/tags/hosts/{host_name}", Access::Read),
+        ("POST", "/api/v1/tags/hosts/{host_name}", Access::Write),
+        ("PUT", "/api/v1/tags/hosts/{host_name}", Access::Write),
+        ("DELETE", "/api/v1/tags/hosts/{host_name}", Access::Write),
+        ("GET", "/api/v1/metrics/{metric}", Access::Read),
+        ("PUT", "/api/v1/metrics/{metric}", Access::Write),
+        ("GET", "/api/v2/metrics/{metric}/all-tags", Access::Read),
+        ("GET", "/api/v2/metrics/{metric}/volumes", Access::Read),
+    ] {
+        let route = routes
+            .iter()
+            .find(|r| r.path == path && r.method.as_str() == method)
+            .unwrap_or_else(|| panic!("{method} {path} is not in the route table"));
+        assert_eq!(route.access, access, "{method} {path}");
+    }
+}

@@ -11,16 +11,19 @@
 //! It must not depend on HTTP, tokio or the agent: callers run its blocking operations on
 //! a blocking thread.
 
+pub mod annotations;
 pub mod apm;
 pub mod auth;
 mod downsample;
 mod error;
 pub mod metrics;
 mod sqlite;
+mod sqlite_annotations;
 mod sqlite_apm;
 mod sqlite_auth;
 mod sqlite_metrics;
 
+pub use annotations::{DEFAULT_TAG_SOURCE, MetricMetadata, TagWrite, UserHostTag};
 pub use apm::{SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow};
 pub use auth::{ApiKey, AppKey, NewUser, Role, User, UserChange};
 pub use error::StoreError;
@@ -349,6 +352,25 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes spans that started and stats buckets that began before `older_than_ns`, in
     /// bounded batches; returns how many rows went.
     fn prune_apm(&self, older_than_ns: i64) -> Result<u64, StoreError>;
+    /// User-set host tags (Datadog's tags API) of one host, or of every host when `None`, by
+    /// host, source, then the order they were set in.
+    fn user_host_tags(&self, host: Option<&str>) -> Result<Vec<UserHostTag>, StoreError>;
+    /// Sets a host's tags from `source`, adding to or replacing that source's tags (each tag
+    /// is kept once), all or nothing.
+    fn set_user_host_tags(
+        &self,
+        host: &str,
+        source: &str,
+        tags: &[String],
+        write: TagWrite,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Deletes a host's tags from `source`; returns how many went.
+    fn delete_user_host_tags(&self, host: &str, source: &str) -> Result<u64, StoreError>;
+    /// A metric's user-set metadata, if any was set.
+    fn metric_metadata(&self, metric: &str) -> Result<Option<MetricMetadata>, StoreError>;
+    /// Stores a metric's metadata whole, replacing what was set before.
+    fn set_metric_metadata(&self, metric: &str, metadata: &MetricMetadata, now_ms: i64) -> Result<(), StoreError>;
     /// Makes everything written so far durable; called at shutdown.
     fn flush(&self) -> Result<(), StoreError>;
 }

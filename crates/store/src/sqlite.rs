@@ -15,7 +15,8 @@ use crate::{
     ProcessKey, ProcessSample, ProcessSampleQuery, Records, SavedView, SavedViewChange, SeenProcess, SeenProcessQuery,
     SpanCursor, SpanRow, SpanScan, StatsQuery, StatsRow, Store, StoreError, StoredCheckRun, User, UserChange,
 };
-use crate::{sqlite_apm, sqlite_auth, sqlite_metrics};
+use crate::{MetricMetadata, TagWrite, UserHostTag};
+use crate::{sqlite_annotations, sqlite_apm, sqlite_auth, sqlite_metrics};
 
 /// How long applied payload ids are remembered; a retry later than this would be stored again.
 const PAYLOAD_ID_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -125,6 +126,7 @@ impl SqliteStore {
             conn.execute_batch(sqlite_auth::SCHEMA)?;
             sqlite_auth::migrate_plain_api_keys(&conn)?;
             conn.execute_batch(sqlite_metrics::SCHEMA)?;
+            conn.execute_batch(sqlite_annotations::SCHEMA)?;
             let old_points: Option<String> = conn
                 .query_row(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'metric_points'",
@@ -690,6 +692,33 @@ impl Store for SqliteStore {
 
     fn prune_apm(&self, older_than_ns: i64) -> Result<u64, StoreError> {
         self.delete_in_batches(&sqlite_apm::PRUNE_STATEMENTS, older_than_ns)
+    }
+
+    fn user_host_tags(&self, host: Option<&str>) -> Result<Vec<UserHostTag>, StoreError> {
+        sqlite_annotations::host_tags(&self.conn(), host)
+    }
+
+    fn set_user_host_tags(
+        &self,
+        host: &str,
+        source: &str,
+        tags: &[String],
+        write: TagWrite,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlite_annotations::set_host_tags(&mut self.conn(), host, source, tags, write, now_ms)
+    }
+
+    fn delete_user_host_tags(&self, host: &str, source: &str) -> Result<u64, StoreError> {
+        sqlite_annotations::delete_host_tags(&self.conn(), host, source)
+    }
+
+    fn metric_metadata(&self, metric: &str) -> Result<Option<MetricMetadata>, StoreError> {
+        sqlite_annotations::metric_metadata(&self.conn(), metric)
+    }
+
+    fn set_metric_metadata(&self, metric: &str, metadata: &MetricMetadata, now_ms: i64) -> Result<(), StoreError> {
+        sqlite_annotations::set_metric_metadata(&self.conn(), metric, metadata, now_ms)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -22,11 +22,11 @@ use crate::http::{Access, Route};
 use crate::now_ms;
 
 /// The window when `from` is not given: 15 minutes.
-const DEFAULT_WINDOW_MS: i64 = 15 * 60 * 1000;
+pub(super) const DEFAULT_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Spans one search request reads from the store at most before it answers with a cursor.
-const MAX_SCANNED: usize = 200_000;
+pub(super) const MAX_SCANNED: usize = 200_000;
 /// Rows read from the store per batch while searching.
-const SCAN_BATCH: usize = 2_000;
+pub(super) const SCAN_BATCH: usize = 2_000;
 /// The most points a series has.
 const MAX_POINTS: i64 = 120;
 
@@ -62,7 +62,7 @@ fn window(params: &Params, from_name: &str, to_name: &str) -> Result<(i64, i64),
     Ok((from, to))
 }
 
-fn ms_to_ns(ms: i64) -> i64 {
+pub(super) fn ms_to_ns(ms: i64) -> i64 {
     ms.saturating_mul(1_000_000)
 }
 
@@ -310,9 +310,9 @@ pub fn span_json(span: &SpanRow) -> Value {
 }
 
 /// One page of a span search.
-struct SearchPage {
-    spans: Vec<SpanRow>,
-    next: Option<SpanCursor>,
+pub(super) struct SearchPage {
+    pub(super) spans: Vec<SpanRow>,
+    pub(super) next: Option<SpanCursor>,
 }
 
 /// Parses a search query; `name` is the parameter, for the error.
@@ -323,7 +323,7 @@ fn parse_query(params: &Params, name: &str) -> Result<Query, ApiError> {
     }
 }
 
-fn parse_cursor(text: Option<&str>, name: &str) -> Result<Option<SpanCursor>, ApiError> {
+pub(super) fn parse_cursor(text: Option<&str>, name: &str) -> Result<Option<SpanCursor>, ApiError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
@@ -335,13 +335,18 @@ fn parse_cursor(text: Option<&str>, name: &str) -> Result<Option<SpanCursor>, Ap
     }))
 }
 
-fn cursor_text(cursor: SpanCursor) -> String {
+pub(super) fn cursor_text(cursor: SpanCursor) -> String {
     format!("{}_{}", cursor.start, cursor.row)
 }
 
 /// Reads spans newest first, matching `query`, until `limit` match or the window is exhausted
 /// (or [`MAX_SCANNED`] were read, when the answer carries a cursor to go on).
-async fn search(state: &AppState, query: Query, mut scan: SpanScan, limit: usize) -> Result<SearchPage, ApiError> {
+pub(super) async fn search(
+    state: &AppState,
+    query: Query,
+    mut scan: SpanScan,
+    limit: usize,
+) -> Result<SearchPage, ApiError> {
     narrow_scan(&query, &mut scan);
     scan.limit = SCAN_BATCH;
     let store = state.store.clone();
@@ -402,7 +407,11 @@ async fn ui_spans(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
 }
 
 /// `GET /api/v2/spans/events`: Datadog's public span list.
-async fn spans_events(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn spans_events(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let (from, to) = window(&params, "filter[from]", "filter[to]")?;
     let query = parse_query(&params, "filter[query]")?;
@@ -438,13 +447,13 @@ async fn spans_events(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuer
                 ));
             }
         }
-        answer["links"]["next"] = json!(link);
+        answer["links"]["next"] = json!(crate::http::absolute_url(&state, &headers, &link));
     }
     Ok(Json(answer))
 }
 
 /// A span in the shape of Datadog's `SpansAttributes`.
-fn datadog_span(span: &SpanRow) -> Value {
+pub(super) fn datadog_span(span: &SpanRow) -> Value {
     let mut attributes: serde_json::Map<String, Value> = span.meta.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     for (k, v) in &span.metrics {
         attributes.insert(k.clone(), json!(v));

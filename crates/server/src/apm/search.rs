@@ -66,6 +66,23 @@ fn number_text(n: f64) -> String {
     }
 }
 
+/// A span's value of a facet (`service`, `resource_name`, `@http.status_code`, ...) as text,
+/// as a group of an aggregation shows it; `None` when the span lacks it.
+pub fn facet_text(span: &SpanRow, key: &str) -> Option<String> {
+    match field(span, key) {
+        Value::Text(t) => Some(t.to_string()),
+        Value::Owned(t) => Some(t),
+        Value::Number(n) => Some(number_text(n)),
+        Value::Missing => None,
+    }
+}
+
+/// A span's value of a measure (`@duration` in ns, or a numeric tag); `None` when the span
+/// lacks it or it is not a number.
+pub fn measure(span: &SpanRow, key: &str) -> Option<f64> {
+    number(&field(span, key))
+}
+
 impl Matcher for SpanMatcher {
     type Item = SpanRow;
 

@@ -26,6 +26,9 @@ pub struct HostView {
     /// The stored record.
     #[serde(flatten)]
     pub record: HostRecord,
+    /// Its tags by source: the agent's under `Datadog`, user-set ones (Datadog's tags API)
+    /// under their source (`Users` for `user`). `record.tags` holds all of them, each once.
+    pub tags_by_source: std::collections::BTreeMap<String, Vec<String>>,
     /// Whether its agent has stopped reporting.
     pub stale: bool,
     /// Its latest live process snapshot, summed up; absent until its agent sends processes.
@@ -44,7 +47,11 @@ pub fn routes() -> Vec<Route> {
 
 /// Every known host with its staleness.
 pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError> {
-    let records = read_store(state, "hosts", |store| store.hosts()).await?;
+    let (records, user) = read_store(state, "hosts", |store| {
+        Ok((store.hosts()?, store.user_host_tags(None)?))
+    })
+    .await?;
+    let user = super::public::by_host(&user);
     let now = now_ms();
     let mut live: std::collections::HashMap<String, LiveHostSummary> = state
         .live
@@ -54,10 +61,16 @@ pub async fn host_views(state: &Arc<AppState>) -> Result<Vec<HostView>, ApiError
         .collect();
     Ok(records
         .into_iter()
-        .map(|record| HostView {
-            stale: now - record.last_seen_ms > STALE_AFTER_MS,
-            processes: live.remove(&record.hostname),
-            record,
+        .map(|mut record| {
+            let mine = user.get(record.hostname.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let tags_by_source = super::public::tags_by_source(&record, mine);
+            record.tags = super::public::all_tags(&record, mine);
+            HostView {
+                tags_by_source,
+                stale: now - record.last_seen_ms > STALE_AFTER_MS,
+                processes: live.remove(&record.hostname),
+                record,
+            }
         })
         .collect())
 }

@@ -170,6 +170,24 @@ pub(crate) async fn read_store<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
 }
 
+/// `path_and_query` as an absolute URL on this server, as Datadog's `links` carry them: the
+/// scheme from `X-Forwarded-Proto` (else https when the port speaks TLS), the authority from
+/// `X-Forwarded-Host` or `Host` (else the listen address).
+pub(crate) fn absolute_url(state: &AppState, headers: &axum::http::HeaderMap, path_and_query: &str) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = header("x-forwarded-proto").unwrap_or(if state.settings.tls.is_some() { "https" } else { "http" });
+    let listen = state.settings.listen.to_string();
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or(&listen);
+    format!("{scheme}://{host}{path_and_query}")
+}
+
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }

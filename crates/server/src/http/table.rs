@@ -19,10 +19,12 @@ pub fn routes() -> Vec<Route> {
         Route::intake(endpoints::STATS_V02, post(crate::apm::intake::stats)),
     ];
     routes.extend(crate::hosts::api::routes());
+    routes.extend(crate::hosts::public::routes());
     routes.extend(crate::processes::api::routes());
     routes.extend(crate::integrations::api::routes());
     routes.extend(crate::apm::api::routes());
     routes.extend(crate::metrics::api::routes());
+    routes.extend(crate::metrics::metadata::routes());
     routes.extend(crate::views::api::routes());
     routes.extend(crate::auth::api::routes());
     routes.extend(crate::pages::routes());

@@ -184,7 +184,7 @@ async fn metric_tags(
 async fn all_tags(State(state): State<Arc<AppState>>, Path(metric): Path<String>) -> Result<Json<Value>, ApiError> {
     let (_, tags) = metric_tags(&state, metric.clone()).await?;
     Ok(Json(
-        json!({ "data": { "type": "metrics", "id": metric, "attributes": { "tags": tags } } }),
+        json!({ "data": { "type": "metrics", "id": metric, "attributes": { "tags": tags, "ingested_tags": tags } } }),
     ))
 }
 
@@ -224,7 +224,9 @@ async fn ui_metric(State(state): State<Arc<AppState>>, Path(metric): Path<String
         .iter()
         .max_by_key(|c| c.last_ts)
         .expect("metric_tags returns contexts");
+    let metadata = super::metadata::metadata_of(&state, &metric).await?;
     Ok(Json(json!({
+        "metadata": metadata,
         "name": metric,
         "type": newest.kind,
         "contexts": contexts.len(),

@@ -1,11 +1,12 @@
 //! Metrics, events and service checks on the server: intake of sketches and events
 //! ([`intake`]; series and check runs go through the shared intake), the query language's
-//! evaluation ([`query`]) with distributions merged by bin ([`distribution`]), and the read
-//! routes ([`api`]).
+//! evaluation ([`query`]) with distributions merged by bin ([`distribution`]), the read
+//! routes ([`api`]), and metric metadata and volumes ([`metadata`]).
 
 pub mod api;
 pub mod distribution;
 pub mod intake;
+pub mod metadata;
 pub mod query;
 
 /// How long metric points, sketches, events and service check runs are kept when
