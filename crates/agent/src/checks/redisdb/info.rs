@@ -250,3 +250,25 @@ cmdstat_client|setinfo:calls=1,usec=1,usec_per_call=1.00\r\n# Keyspace\r\ndb0:ke
         assert_eq!(semver("x"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn info_parsing_never_panics(text in "(?s).{0,400}") {
+            let info = Info::parse(&text);
+            for (_, pairs) in &info.keyspace {
+                let _ = pair_number(pairs, "keys");
+            }
+        }
+
+        #[test]
+        fn globs_and_versions_never_panic(text in ".{0,40}") {
+            let _ = is_glob(&text);
+            let _ = semver(&text);
+        }
+    }
+}

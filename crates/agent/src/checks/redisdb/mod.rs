@@ -673,3 +673,50 @@ fn with(tags: &[String], extra: String) -> Vec<String> {
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::HostPaths;
+    use serde_json::json;
+
+    fn build_with(instance: serde_json::Value) -> Result<Box<dyn Check>, String> {
+        let paths = HostPaths::under(std::path::Path::new("/"));
+        build(&CheckSetup {
+            init_config: &json!({}),
+            instance: &instance,
+            index: 1,
+            paths: &paths,
+        })
+    }
+
+    #[test]
+    fn bad_options_name_their_key() {
+        let err = build_with(json!({"host": "h"})).err().unwrap();
+        assert!(
+            err.contains("instances[1]") && err.contains("unix_socket_path"),
+            "{err}"
+        );
+        let err = build_with(json!({"host": "h", "port": "sixty"})).err().unwrap();
+        assert!(err.contains("instances[1].port"), "{err}");
+        let err = build_with(json!({"host": "h", "port": 1, "db": -1})).err().unwrap();
+        assert!(err.contains("instances[1].db"), "{err}");
+        let err = build_with(json!({"host": "h", "port": 1, "socket_timeout": 0}))
+            .err()
+            .unwrap();
+        assert!(err.contains("instances[1].socket_timeout"), "{err}");
+        let err = build_with(json!({"host": "h", "port": 1, "keys": "k"})).err().unwrap();
+        assert!(err.contains("instances[1].keys"), "{err}");
+        let err = build_with(json!({"host": "h", "port": 1, "ssl": true, "ssl_ca_certs": "/nonexistent/ca.pem"}))
+            .err()
+            .unwrap();
+        assert!(err.contains("instances[1].ssl_ca_certs"), "{err}");
+    }
+
+    #[test]
+    fn ports_as_text_sockets_and_insecure_tls_are_accepted() {
+        assert!(build_with(json!({"host": "h", "port": "6379"})).is_ok());
+        assert!(build_with(json!({"unix_socket_path": "/run/redis.sock"})).is_ok());
+        assert!(build_with(json!({"host": "h", "port": 6380, "ssl": true, "ssl_cert_reqs": 0})).is_ok());
+    }
+}
