@@ -333,6 +333,10 @@ fn redisdb_reports_datadogs_metrics_and_can_connect_follows_the_server() {
         status_of(&back.service_checks, "redis.can_connect").status,
         CheckStatus::Ok
     );
+    // A restart between two runs: the kept connection is dead, the run connects again.
+    server.stop();
+    server.restart();
+    check.ok();
     assert_eq!(
         value(one(&back, "redis.net.maxclients", MetricKind::Gauge, &role)),
         10000.0
@@ -573,6 +577,10 @@ fn postgres_reports_datadogs_metrics_and_can_connect_follows_the_server() {
         status_of(&back.service_checks, "postgres.can_connect").status,
         CheckStatus::Ok
     );
+    // A restart between two runs: the kept connection is dead, the run connects again.
+    server.stop();
+    server.restart();
+    check.ok();
     one(&back, "postgresql.max_connections", MetricKind::Gauge, &[]);
 }
 

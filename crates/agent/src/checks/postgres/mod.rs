@@ -500,7 +500,14 @@ impl Postgres {
                     _ => None,
                 })
                 .collect()),
-            Ok(Err(e)) if e.as_db_error().is_some() => Err(QueryFailure::Server(describe(&e))),
+            // An ERROR leaves the session usable; FATAL or PANIC (a shutdown, a terminated
+            // backend) ends it.
+            Ok(Err(e))
+                if e.as_db_error()
+                    .is_some_and(|db| !matches!(db.severity(), "FATAL" | "PANIC")) =>
+            {
+                Err(QueryFailure::Server(describe(&e)))
+            }
             Ok(Err(e)) => {
                 self.session = None;
                 Err(QueryFailure::Lost(describe(&e)))

@@ -250,34 +250,16 @@ pub(crate) fn build(setup: &CheckSetup) -> Result<Box<dyn Check>, String> {
 
 impl Check for Redisdb {
     fn run(&mut self, sender: &mut Sender) -> Result<(), CheckError> {
-        let mut conn = match self.conn.take() {
-            Some(conn) if self.reuse => conn,
-            _ => match self.client.get_connection_with_timeout(self.timeout) {
-                Ok(conn) => conn,
+        let reused = self.reuse && self.conn.is_some();
+        let (mut conn, text, latency_ms) = match self.info() {
+            Ok(answer) => answer,
+            // A kept connection the server closed since the last run (a restart): once more.
+            Err(e) if reused && (e.is_io_error() || e.is_connection_dropped()) => match self.info() {
+                Ok(answer) => answer,
                 Err(e) => return Err(self.cannot_connect(sender, &e)),
             },
-        };
-        // redis-rs clears the timeouts after its handshake; every command gets them again.
-        for set in [
-            redis::Connection::set_read_timeout,
-            redis::Connection::set_write_timeout,
-        ] {
-            if let Err(e) = set(&conn, Some(self.timeout)) {
-                return Err(self.cannot_connect(sender, &e));
-            }
-        }
-        let started = Instant::now();
-        let text = match redis::cmd("INFO").arg("all").query::<String>(&mut conn) {
-            Ok(text) => text,
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) => {
-                match redis::cmd("INFO").query::<String>(&mut conn) {
-                    Ok(text) => text,
-                    Err(e) => return Err(self.cannot_connect(sender, &e)),
-                }
-            }
             Err(e) => return Err(self.cannot_connect(sender, &e)),
         };
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let info = Info::parse(&text);
         sender.service_check(CAN_CONNECT, CheckStatus::Ok, &self.base_tags, "");
         match self.collect(&mut conn, &info, latency_ms, sender) {
@@ -294,6 +276,27 @@ impl Check for Redisdb {
 }
 
 impl Redisdb {
+    /// The kept connection (or a new one) and its `INFO all` answer (plain `INFO` for servers
+    /// that refuse `all`), with the time INFO took in ms.
+    fn info(&mut self) -> redis::RedisResult<(redis::Connection, String, f64)> {
+        let mut conn = match self.conn.take() {
+            Some(conn) if self.reuse => conn,
+            _ => self.client.get_connection_with_timeout(self.timeout)?,
+        };
+        // redis-rs clears the timeouts after its handshake; every command gets them again.
+        conn.set_read_timeout(Some(self.timeout))?;
+        conn.set_write_timeout(Some(self.timeout))?;
+        let started = Instant::now();
+        let text = match redis::cmd("INFO").arg("all").query::<String>(&mut conn) {
+            Ok(text) => text,
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) => {
+                redis::cmd("INFO").query::<String>(&mut conn)?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((conn, text, started.elapsed().as_secs_f64() * 1000.0))
+    }
+
     /// Reports the failure as `redis.can_connect: CRITICAL`; the connection is already dropped.
     fn cannot_connect(&mut self, sender: &mut Sender, error: &redis::RedisError) -> CheckError {
         // redis-rs drops the server's WRONGPASS text; say what happened, and where.
