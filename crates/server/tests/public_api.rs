@@ -353,3 +353,275 @@ async fn metric_metadata_takes_the_received_type_then_what_users_set_and_volumes
     let (status, _) = get(&s, "/api/v2/metrics/never.sent/volumes").await;
     assert_eq!(status, 404);
 }
+
+/// Six spans of the last minute: `checkout` 10, 20, 30, 40 ms (one an error) on GET /cart
+/// and GET /pay, `billing` 100 and 300 ms.
+fn store_spans(s: &common::Running) {
+    use dogwatch_store::{IntakeBatch, Records, SpanRow, Store};
+    let start = (dogwatch_server::now_ms() - 60_000) * 1_000_000;
+    let span = |id: u64, service: &str, resource: &str, ms: i64, error: bool| SpanRow {
+        trace_id: 900 + id,
+        span_id: id,
+        start: start + id as i64 * 1_000_000,
+        duration: ms * 1_000_000,
+        error,
+        top_level: true,
+        service: service.into(),
+        name: "web.request".into(),
+        resource: resource.into(),
+        kind: "web".into(),
+        host: "web-1".into(),
+        env: "prod".into(),
+        ..Default::default()
+    };
+    let spans = vec![
+        span(1, "checkout", "GET /cart", 10, false),
+        span(2, "checkout", "GET /cart", 20, false),
+        span(3, "checkout", "GET /pay", 30, true),
+        span(4, "checkout", "GET /pay", 40, false),
+        span(5, "billing", "POST /bill", 100, false),
+        span(6, "billing", "POST /bill", 300, false),
+    ];
+    s.store
+        .ingest(IntakeBatch {
+            payload_id: None,
+            received_at_ms: dogwatch_server::now_ms(),
+            records: Records::Spans(spans),
+        })
+        .unwrap();
+}
+
+fn search_body(query: &str, limit: u64, cursor: Option<&str>) -> Value {
+    let mut page = json!({"limit": limit});
+    if let Some(c) = cursor {
+        page["cursor"] = json!(c);
+    }
+    json!({"data": {"type": "search_request", "attributes": {
+        "filter": {"query": query, "from": "now-15m", "to": "now"}, "sort": "-timestamp", "page": page}}})
+}
+
+#[tokio::test]
+async fn span_search_by_post_pages_with_a_cursor_and_an_absolute_next_link() {
+    let s = common::start(dogwatch_server::DEFAULT_MAX_BODY_BYTES).await;
+    store_spans(&s);
+    let c = common::client();
+    let url = format!("{}/api/v2/spans/events/search", s.base);
+    let (status, first) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(search_body("service:checkout", 3, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let ids: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["4", "3", "2"], "newest first");
+    assert_eq!(first["data"][0]["type"], "spans");
+    assert_eq!(first["data"][0]["attributes"]["resource_name"], "GET /pay");
+    let after = first["meta"]["page"]["after"].as_str().unwrap().to_string();
+    let next = first["links"]["next"].as_str().unwrap();
+    assert!(next.starts_with(&format!("{}/api/v2/spans/events?", s.base)), "{next}");
+    assert!(next.contains("filter%5Bquery%5D=service%3Acheckout"), "{next}");
+    let (_, second) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(search_body("service:checkout", 3, Some(&after))),
+    )
+    .await;
+    let ids: Vec<&str> = second["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1"]);
+    assert!(
+        second["links"].get("next").is_none() && second["meta"]["page"].get("after").is_none(),
+        "{second}"
+    );
+    // The GET's link is absolute too, and leads to the same next page.
+    let response = c.get(next).send().await.unwrap();
+    let via_link: Value = response.json().await.unwrap();
+    assert!(via_link["data"].as_array().is_some(), "{via_link}");
+
+    for (body, named) in [
+        (json!({"data": {"type": "aggregate_request"}}), "`data.type`"),
+        (json!({"nodata": 1}), "`data`"),
+        (search_body("service:(", 3, None), "data.attributes.filter.query"),
+        (search_body("*", 0, None), "`data.attributes.page.limit`"),
+        (search_body("*", 3, Some("nope")), "`data.attributes.page.cursor`"),
+        (
+            json!({"data": {"attributes": {"filter": {"from": "yesterday-ish"}}}}),
+            "`data.attributes.filter.from`",
+        ),
+        (
+            json!({"data": {"attributes": {"sort": "duration"}}}),
+            "`data.attributes.sort`",
+        ),
+    ] {
+        let (status, answer) = send(&c, reqwest::Method::POST, url.clone(), Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["errors"][0].as_str().unwrap().contains(named),
+            "{body}: {answer}"
+        );
+    }
+}
+
+fn aggregate_body(query: &str, compute: Value, group_by: Value) -> Value {
+    json!({"data": {"type": "aggregate_request", "attributes": {
+        "filter": {"query": query, "from": "now-15m", "to": "now"}, "compute": compute, "group_by": group_by}}})
+}
+
+#[tokio::test]
+async fn span_aggregation_counts_and_takes_percentiles_of_duration_by_facet() {
+    let s = common::start(dogwatch_server::DEFAULT_MAX_BODY_BYTES).await;
+    store_spans(&s);
+    let c = common::client();
+    let url = format!("{}/api/v2/spans/analytics/aggregate", s.base);
+    let compute = json!([
+        {"aggregation": "count", "type": "total"},
+        {"aggregation": "avg", "metric": "@duration"},
+        {"aggregation": "pc90", "metric": "@duration"},
+        {"aggregation": "max", "metric": "@duration"},
+    ]);
+    let (status, by_service) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(aggregate_body("*", compute.clone(), json!([{"facet": "service"}]))),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_service}");
+    let buckets: Vec<(Value, Value)> = by_service["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert_eq!(b["type"], "bucket");
+            (b["attributes"]["by"].clone(), b["attributes"]["computes"].clone())
+        })
+        .collect();
+    assert_eq!(
+        buckets,
+        vec![
+            (
+                json!({"service": "checkout"}),
+                json!({"c0": 4, "c1": 25_000_000.0, "c2": 40_000_000.0, "c3": 40_000_000.0})
+            ),
+            (
+                json!({"service": "billing"}),
+                json!({"c0": 2, "c1": 200_000_000.0, "c2": 300_000_000.0, "c3": 300_000_000.0})
+            ),
+        ],
+        "by count, descending"
+    );
+    assert_eq!(by_service["meta"]["status"], "done");
+
+    let (_, nested) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(aggregate_body(
+            "service:checkout",
+            json!([{"aggregation": "sum", "metric": "@duration"}]),
+            json!([{"facet": "resource_name", "sort": {"type": "alphabetical", "order": "asc"}}, {"facet": "status", "limit": 5}]),
+        )),
+    )
+    .await;
+    let rows: Vec<(Value, Value)> = nested["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["attributes"]["by"].clone(), b["attributes"]["computes"]["c0"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                json!({"resource_name": "GET /cart", "status": "ok"}),
+                json!(30_000_000.0)
+            ),
+            (
+                json!({"resource_name": "GET /pay", "status": "ok"}),
+                json!(40_000_000.0)
+            ),
+            (
+                json!({"resource_name": "GET /pay", "status": "error"}),
+                json!(30_000_000.0)
+            ),
+        ],
+        "resources alphabetically, then statuses by the sum, descending"
+    );
+    let (_, total) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(aggregate_body(
+            "status:error",
+            json!([{"aggregation": "count"}]),
+            json!([]),
+        )),
+    )
+    .await;
+    assert_eq!(
+        total["data"],
+        json!([{"id": "bucket-0", "type": "bucket", "attributes": {"by": {}, "compute": {}, "computes": {"c0": 1}}}])
+    );
+    let (_, top1) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(aggregate_body(
+            "*",
+            json!([{"aggregation": "count"}]),
+            json!([{"facet": "service", "limit": 1}]),
+        )),
+    )
+    .await;
+    assert_eq!(top1["data"].as_array().unwrap().len(), 1);
+
+    for (body, named) in [
+        (
+            aggregate_body("*", json!([{"aggregation": "mode"}]), json!([])),
+            "`data.attributes.compute[0].aggregation`",
+        ),
+        (
+            aggregate_body("*", json!([{"aggregation": "avg"}]), json!([])),
+            "`data.attributes.compute[0].metric`",
+        ),
+        (
+            aggregate_body("*", json!([{"aggregation": "count", "type": "timeseries"}]), json!([])),
+            "`data.attributes.compute[0].type`",
+        ),
+        (
+            aggregate_body("*", json!([{"aggregation": "count"}]), json!([{"limit": 3}])),
+            "`data.attributes.group_by[0].facet`",
+        ),
+        (
+            aggregate_body(
+                "*",
+                json!([{"aggregation": "count"}]),
+                json!([{"facet": "service", "sort": {"order": "up"}}]),
+            ),
+            "`data.attributes.group_by[0].sort.order`",
+        ),
+        (
+            aggregate_body("*", json!("count"), json!([])),
+            "`data.attributes.compute`",
+        ),
+    ] {
+        let (status, answer) = send(&c, reqwest::Method::POST, url.clone(), Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["errors"][0].as_str().unwrap().contains(named),
+            "{body}: {answer}"
+        );
+    }
+}

@@ -150,7 +150,7 @@ fn the_integrations_routes_are_in_the_table_with_read_access() {
 }
 
 #[test]
-fn datadogs_public_host_tag_and_metric_metadata_routes_are_in_the_table_with_their_access() {
+fn datadogs_public_host_tag_metric_metadata_and_span_routes_are_in_the_table_with_their_access() {
     let routes = table::routes();
     for (method, path, access) in [
         ("GET", "/api/v1/hosts", Access::Read),
@@ -164,6 +164,8 @@ fn datadogs_public_host_tag_and_metric_metadata_routes_are_in_the_table_with_the
         ("PUT", "/api/v1/metrics/{metric}", Access::Write),
         ("GET", "/api/v2/metrics/{metric}/all-tags", Access::Read),
         ("GET", "/api/v2/metrics/{metric}/volumes", Access::Read),
+        ("POST", "/api/v2/spans/events/search", Access::Read),
+        ("POST", "/api/v2/spans/analytics/aggregate", Access::Read),
     ] {
         let route = routes
             .iter()

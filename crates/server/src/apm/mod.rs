@@ -1,9 +1,11 @@
 //! APM on the server: the intake of spans and stats from agents ([`intake`]), what span
 //! search terms mean ([`search`]), latency percentiles from stats sketches ([`sketch`]), the
-//! query API ([`api`]), and the retention of spans and stats.
+//! query API ([`api`]), Datadog's span search and aggregation POSTs ([`public`]), and the
+//! retention of spans and stats.
 
 pub mod api;
 pub mod intake;
+pub mod public;
 pub mod search;
 pub mod sketch;
 

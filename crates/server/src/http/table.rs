@@ -23,6 +23,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(crate::processes::api::routes());
     routes.extend(crate::integrations::api::routes());
     routes.extend(crate::apm::api::routes());
+    routes.extend(crate::apm::public::routes());
     routes.extend(crate::metrics::api::routes());
     routes.extend(crate::metrics::metadata::routes());
     routes.extend(crate::views::api::routes());
