@@ -677,3 +677,69 @@ fn redisdb_and_postgres_speak_tls_as_their_ssl_options_say() {
     assert_eq!(sc.status, CheckStatus::Critical);
     assert!(sc.message.to_lowercase().contains("certificate"), "{}", sc.message);
 }
+
+/// Sends `signal` (`-STOP`, `-CONT`) to `pid` and the processes it started.
+fn signal(pid: u32, signal: &str) {
+    let children = std::process::Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for p in std::iter::once(pid.to_string()).chain(children.split_whitespace().map(str::to_string)) {
+        let _ = std::process::Command::new("kill").args([signal, &p]).status();
+    }
+}
+
+#[test]
+fn a_server_that_stops_answering_gives_critical_within_the_timeouts_not_a_stuck_check() {
+    // A port that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let conf = format!("instances:\n  - host: 127.0.0.1\n    port: {silent_port}\n    socket_timeout: 0.5\n");
+    let mut redis_check = Runner::new(instances("redisdb", &[("redisdb.d/conf.yaml", conf)]).remove(0));
+    let started = std::time::Instant::now();
+    let (_, checks) = redis_check.failed();
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(status_of(&checks, "redis.can_connect").status, CheckStatus::Critical);
+    let conf = format!(
+        "instances:\n  - host: 127.0.0.1\n    port: {silent_port}\n    username: u\n    connect_timeout: 0.5\n"
+    );
+    let mut pg_check = Runner::new(instances("postgres", &[("postgres.d/conf.yaml", conf)]).remove(0));
+    let started = std::time::Instant::now();
+    let (_, checks) = pg_check.failed();
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    let critical = status_of(&checks, "postgres.can_connect");
+    assert!(
+        critical.message.contains("took longer than 0.5s"),
+        "{}",
+        critical.message
+    );
+    drop(silent);
+
+    // A real server frozen (SIGSTOP) after a good run: the kept connection's query times out.
+    let mut server = PostgresServer::start("dog", "pg-freeze");
+    let conf = format!(
+        "instances:\n  - host: 127.0.0.1\n    port: {}\n    username: dog\n    password: pg-freeze\n    query_timeout: 300\n    connect_timeout: 0.5\n",
+        server.port
+    );
+    let mut check = Runner::new(instances("postgres", &[("postgres.d/conf.yaml", conf)]).remove(0));
+    check.ok();
+    let pid = server.pid().unwrap();
+    signal(pid, "-STOP");
+    let started = std::time::Instant::now();
+    let (_, checks) = check.failed();
+    let elapsed = started.elapsed();
+    signal(pid, "-CONT");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    let critical = status_of(&checks, "postgres.can_connect");
+    assert_eq!(critical.status, CheckStatus::Critical);
+    // The query timed out, then the new connection the run tried did too.
+    assert!(
+        critical.message.contains("did not answer") || critical.message.contains("took longer than 0.5s"),
+        "{}",
+        critical.message
+    );
+    // Thawed, the next run connects again.
+    check.ok();
+    server.stop();
+}

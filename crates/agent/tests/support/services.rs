@@ -136,6 +136,11 @@ impl RedisServer {
         self.child = Some(child);
     }
 
+    /// The server's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops it (SIGTERM, then SIGKILL).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -353,6 +358,11 @@ impl PostgresServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The postmaster's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Stops it (SIGINT: fast shutdown), waiting for it to exit.
