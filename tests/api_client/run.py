@@ -19,7 +19,10 @@ What happens:
    v1 AuthenticationApi.validate; MetricsApi.submit_metrics, then query_metrics,
    list_active_metrics and list_metrics; EventsApi.create_event, then list_events and get_event;
    v2 ProcessesApi.list_processes (search, paging); SpansApi.list_spans_get (a trace sent to the
-   agent's receiver); KeyManagementApi: create_api_key, list_api_keys, get_api_key,
+   agent's receiver); v1 HostsApi.list_hosts, get_host_totals; TagsApi.create_host_tags,
+   get_host_tags, list_host_tags, update_host_tags, delete_host_tags; MetricsApi.get_metric_metadata,
+   update_metric_metadata; v2 MetricsApi.list_tags_by_metric_name, list_volumes_by_metric_name;
+   SpansApi.list_spans (POST search, paging) and aggregate_spans; KeyManagementApi: create_api_key, list_api_keys, get_api_key,
    update_api_key, delete_api_key, create_current_user_application_key,
    list_current_user_application_keys, get_current_user_application_key,
    delete_current_user_application_key — each key used right after it is made, and refused right
@@ -67,6 +70,26 @@ try:
     from datadog_api_client.v1.model.metrics_payload import MetricsPayload
     from datadog_api_client.v1.model.point import Point
     from datadog_api_client.v1.model.series import Series
+    from datadog_api_client.v1.api.hosts_api import HostsApi
+    from datadog_api_client.v1.api.tags_api import TagsApi
+    from datadog_api_client.v1.model.host_tags import HostTags
+    from datadog_api_client.v1.model.metric_metadata import MetricMetadata
+    from datadog_api_client.v2.api.metrics_api import MetricsApi as MetricsApiV2
+    from datadog_api_client.v2.model.spans_aggregate_data import SpansAggregateData
+    from datadog_api_client.v2.model.spans_aggregate_request import SpansAggregateRequest
+    from datadog_api_client.v2.model.spans_aggregate_request_attributes import SpansAggregateRequestAttributes
+    from datadog_api_client.v2.model.spans_aggregate_request_type import SpansAggregateRequestType
+    from datadog_api_client.v2.model.spans_aggregation_function import SpansAggregationFunction
+    from datadog_api_client.v2.model.spans_compute import SpansCompute
+    from datadog_api_client.v2.model.spans_compute_type import SpansComputeType
+    from datadog_api_client.v2.model.spans_group_by import SpansGroupBy
+    from datadog_api_client.v2.model.spans_list_request import SpansListRequest
+    from datadog_api_client.v2.model.spans_list_request_attributes import SpansListRequestAttributes
+    from datadog_api_client.v2.model.spans_list_request_data import SpansListRequestData
+    from datadog_api_client.v2.model.spans_list_request_page import SpansListRequestPage
+    from datadog_api_client.v2.model.spans_list_request_type import SpansListRequestType
+    from datadog_api_client.v2.model.spans_query_filter import SpansQueryFilter
+    from datadog_api_client.v2.model.spans_sort import SpansSort
     from datadog_api_client.v2.api.key_management_api import KeyManagementApi
     from datadog_api_client.v2.api.processes_api import ProcessesApi
     from datadog_api_client.v2.api.spans_api import SpansApi
@@ -272,6 +295,103 @@ def test_spans(dw):
           "trace ids %r, sent %d" % ([s.attributes.trace_id for s in answer.data], trace_id))
 
 
+def test_hosts(dw):
+    with admin(dw) as c:
+        api = HostsApi(c)
+
+        def listed():
+            answer = api.list_hosts(filter=HOSTNAME, sort_field="name", sort_dir="asc", start=0, count=10,
+                                    _from=int(time.time()) - 3600, include_muted_hosts_data=True, include_hosts_metadata=True)
+            return answer if answer.host_list else None
+        answer = until("this host in list_hosts(filter=%s)" % HOSTNAME, listed, WAIT_S, every=0.5)
+        check(answer.total_returned == len(answer.host_list) == 1 and answer.total_matching == 1,
+              "one host: total_matching %r, total_returned %r" % (answer.total_matching, answer.total_returned))
+        host = answer.host_list[0]
+        check(host.name == HOSTNAME and host.host_name == HOSTNAME and HOSTNAME in host.aliases, "host %r" % host.name)
+        check(host.up is True and host.is_muted is False and "agent" in host.apps, "up %r, muted %r, apps %r" % (host.up, host.is_muted, host.apps))
+        check(abs(host.last_reported_time - time.time()) < 120, "last_reported_time %r" % host.last_reported_time)
+        check("suite:api_client" in host.tags_by_source.get("Datadog", []), "the agent's tags %r" % host.tags_by_source)
+        check(host.meta.agent_version, "meta.agent_version %r" % host.meta)
+        check(isinstance(host.metrics.cpu, float) and 0 <= host.metrics.cpu <= 100, "metrics %r" % host.metrics)
+        none = api.list_hosts(filter="no-such-host-%s" % RUN)
+        check(none.total_matching == 0 and none.host_list == [], "a filter matching nothing: %r" % none.total_matching)
+        totals = api.get_host_totals(_from=int(time.time()) - 3600)
+    check(totals.total_active >= 1 and totals.total_up >= 1, "get_host_totals %r" % totals)
+
+
+def test_host_tags(dw):
+    with admin(dw) as c:
+        api = TagsApi(c)
+        # The bodies of datadog-api-client's own tags.feature.
+        made = api.create_host_tags(host_name=HOSTNAME, body=HostTags(host=HOSTNAME, tags=["role:database", "environment:test"]))
+        check(made.host == HOSTNAME and made.tags == ["role:database", "environment:test"], "create_host_tags answered %r" % made)
+        one = api.get_host_tags(host_name=HOSTNAME)
+        check("role:database" in one.tags and "suite:api_client" in one.tags, "get_host_tags: the user's and the agent's: %r" % one.tags)
+        mine = api.get_host_tags(host_name=HOSTNAME, source="user")
+        check(mine.tags == ["role:database", "environment:test"], "get_host_tags(source=user) %r" % mine.tags)
+        everything = api.list_host_tags()
+        check(everything.tags.get("role:database") == [HOSTNAME], "list_host_tags %r" % everything.tags.get("role:database"))
+        hosts = HostsApi(c).list_hosts(filter="role:database")
+        check([h.name for h in hosts.host_list] == [HOSTNAME], "list_hosts(filter=role:database): %r" % [h.name for h in hosts.host_list])
+        check(hosts.host_list[0].tags_by_source.get("Users") == ["role:database", "environment:test"], "tags_by_source %r" % hosts.host_list[0].tags_by_source)
+        replaced = api.update_host_tags(host_name=HOSTNAME, body=HostTags(host=HOSTNAME, tags=["role:api"]))
+        check(replaced.tags == ["role:api"], "update_host_tags answered %r" % replaced.tags)
+        api.delete_host_tags(host_name=HOSTNAME)
+        after = api.get_host_tags(host_name=HOSTNAME, source="user")
+        check(after.tags == [], "after delete_host_tags: %r" % after.tags)
+        expect_refusal("get_host_tags of an unknown host", lambda: api.get_host_tags(host_name="nowhere-%s" % RUN), NotFoundException, 404)
+
+
+def test_metric_metadata_tags_and_volumes(dw):
+    with admin(dw) as c:
+        api = MetricsApi(c)
+        got = api.get_metric_metadata(metric_name=METRIC)
+        check(got.type == "gauge", "get_metric_metadata type %r" % got.to_dict())
+        # The body of datadog-api-client's own metrics.feature ("Edit metric metadata").
+        updated = api.update_metric_metadata(metric_name=METRIC, body=MetricMetadata(per_unit="second", type="count", unit="byte"))
+        check((updated.type, updated.unit, updated.per_unit) == ("count", "byte", "second"), "update_metric_metadata answered %r" % updated.to_dict())
+        again = api.get_metric_metadata(metric_name=METRIC)
+        check(again.unit == "byte" and again.per_unit == "second", "get_metric_metadata after the update %r" % again.to_dict())
+        e = expect_refusal("update_metric_metadata with a bad type", lambda: api.update_metric_metadata(metric_name=METRIC, body=MetricMetadata(type="histogram")), ApiException, 400)
+        check(any("`type`" in m for m in errors_of(e)), "the error names the field: %r" % errors_of(e))
+        v2 = MetricsApiV2(c)
+        tags = v2.list_tags_by_metric_name(metric_name=METRIC)
+        check(tags.data.id == METRIC and "host:%s" % HOSTNAME in tags.data.attributes.tags and "env:apiclient" in tags.data.attributes.tags,
+              "list_tags_by_metric_name %r" % tags.data.attributes.tags)
+        volumes = v2.list_volumes_by_metric_name(metric_name=METRIC)
+    check(volumes.data.attributes.distinct_volume == 1, "list_volumes_by_metric_name %r" % volumes.data.to_dict())
+
+
+def test_spans_search_and_aggregate(dw):
+    with admin(dw) as c:
+        api = SpansApi(c)
+        query = "service:%s" % SERVICE
+
+        def found():
+            body = SpansListRequest(data=SpansListRequestData(type=SpansListRequestType.SEARCH_REQUEST, attributes=SpansListRequestAttributes(
+                filter=SpansQueryFilter(_from="now-15m", query=query, to="now"), sort=SpansSort.TIMESTAMP_DESCENDING,
+                page=SpansListRequestPage(limit=1))))
+            answer = api.list_spans(body=body)
+            return answer if answer.data else None
+        first = until("a span in list_spans(%s)" % query, found, WAIT_S, every=0.5)
+        check(first.data[0].type.value == "spans" and first.data[0].attributes.service == SERVICE, "list_spans %r" % first.data[0].to_dict())
+        after = first.meta.page.after
+        check(after and first.links.next.startswith(dw.base + "/api/v2/spans/events?"), "meta.page.after %r, links.next %r" % (after, first.links.next))
+        second = api.list_spans(body=SpansListRequest(data=SpansListRequestData(type=SpansListRequestType.SEARCH_REQUEST, attributes=SpansListRequestAttributes(
+            filter=SpansQueryFilter(_from="now-15m", query=query, to="now"), page=SpansListRequestPage(limit=1, cursor=after)))))
+        check(len(second.data) == 1 and second.data[0].id != first.data[0].id, "the second page: %r" % [s.id for s in second.data])
+        body = SpansAggregateRequest(data=SpansAggregateData(type=SpansAggregateRequestType.AGGREGATE_REQUEST, attributes=SpansAggregateRequestAttributes(
+            filter=SpansQueryFilter(_from="now-15m", query=query, to="now"),
+            compute=[SpansCompute(aggregation=SpansAggregationFunction.COUNT, type=SpansComputeType.TOTAL),
+                     SpansCompute(aggregation=SpansAggregationFunction.MAX, metric="@duration", type=SpansComputeType.TOTAL),
+                     SpansCompute(aggregation=SpansAggregationFunction.PERCENTILE_99, metric="@duration", type=SpansComputeType.TOTAL)],
+            group_by=[SpansGroupBy(facet="resource_name")])))
+        answer = api.aggregate_spans(body=body)
+    got = sorted((b.attributes.by["resource_name"], b.attributes.computes["c0"], b.attributes.computes["c1"]) for b in answer.data)
+    check([(r, n) for r, n, _ in got] == [("GET /orders", 1), ("SELECT ?", 1)], "aggregate_spans count by resource_name: %r" % got)
+    check([d for _, _, d in got] == [30_000_000, 10_000_000], "max @duration by resource: %r" % got)
+
+
 def reads_with(dw, api_key, app_key):
     """A read with these keys (query_metrics), raising what the client raises."""
     now = int(time.time())
@@ -341,6 +461,8 @@ def test_without_app_key(dw):
             ("ProcessesApi.list_processes", lambda: ProcessesApi(c).list_processes()),
             ("SpansApi.list_spans_get", lambda: SpansApi(c).list_spans_get(filter_query="*")),
             ("EventsApi.list_events", lambda: EventsApi(c).list_events(start=now - 600, end=now)),
+            ("HostsApi.list_hosts", lambda: HostsApi(c).list_hosts()),
+            ("TagsApi.list_host_tags", lambda: TagsApi(c).list_host_tags()),
             ("KeyManagementApi.list_api_keys", lambda: KeyManagementApi(c).list_api_keys()),
             ("KeyManagementApi.list_current_user_application_keys", lambda: KeyManagementApi(c).list_current_user_application_keys()),
         ]
@@ -385,6 +507,11 @@ def test_read_only_user(dw):
         expect_refusal("create_api_key as a Read Only user",
                        lambda: api.create_api_key(body=APIKeyCreateRequest(data=APIKeyCreateData(type=APIKeysType.API_KEYS, attributes=APIKeyCreateAttributes(name="nope")))),
                        ForbiddenException, 403)
+        check(HostsApi(c).list_hosts(count=1).host_list is not None, "a Read Only user lists hosts")
+        expect_refusal("create_host_tags as a Read Only user",
+                       lambda: TagsApi(c).create_host_tags(host_name=HOSTNAME, body=HostTags(tags=["role:nope"])), ForbiddenException, 403)
+        expect_refusal("update_metric_metadata as a Read Only user",
+                       lambda: MetricsApi(c).update_metric_metadata(metric_name=METRIC, body=MetricMetadata(unit="byte")), ForbiddenException, 403)
         mine = api.list_current_user_application_keys()
         check([k.attributes.name for k in mine.data] == ["viewer"], "the viewer sees only its own application keys: %r" % [k.attributes.name for k in mine.data])
 
@@ -415,6 +542,10 @@ def main():
             ("v1 create_event, then list_events and get_event find it", test_events),
             ("v2 list_processes: this host's processes, searched and paged", test_processes),
             ("v2 list_spans_get: a trace sent to the agent is found", test_spans),
+            ("v1 list_hosts and get_host_totals: this host, filtered, paged, with its agent's tags", test_hosts),
+            ("v1 host tags: create, get, list, shown by list_hosts, update, delete", test_host_tags),
+            ("v1 metric metadata get/update; v2 list_tags_by_metric_name and list_volumes_by_metric_name", test_metric_metadata_tags_and_volumes),
+            ("v2 list_spans (POST search, paged, absolute links.next) and aggregate_spans by resource", test_spans_search_and_aggregate),
             ("v2 API keys: create, list, get, rename, use at once, delete, refused after", test_api_keys),
             ("v2 current user's application keys: create, list, get, use at once, delete, refused after", test_application_keys),
             ("without the application key: ForbiddenException (403) on every read", test_without_app_key),
