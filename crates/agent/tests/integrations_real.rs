@@ -298,6 +298,27 @@ fn redisdb_reports_datadogs_metrics_and_can_connect_follows_the_server() {
     assert_eq!(meta["version.patch"], parts[2]);
     assert_eq!(meta["version.scheme"], "semver");
 
+    // The same server through its Unix socket.
+    let socket = server.socket_path();
+    let conf = format!(
+        "instances:\n  - unix_socket_path: {}\n    password: {}\n",
+        socket.display(),
+        server.password
+    );
+    let mut local = Runner::new(instances("redisdb", &[("redisdb.d/conf.yaml", conf)]).remove(0));
+    let (via_socket, _) = local.ok();
+    let host_tag = format!("redis_host:{}", socket.display());
+    let socket_tags = [
+        host_tag.as_str(),
+        "redis_port:unix_socket",
+        "redis_role:master",
+        "redis_db:db0",
+    ];
+    assert_eq!(
+        value(one(&via_socket, "redis.keys", MetricKind::Gauge, &socket_tags)),
+        10.0
+    );
+
     // A wrong password: CRITICAL with the server's answer.
     let wrong = redis_conf(&server, "not-the-password", "");
     let mut bad = Runner::new(instances("redisdb", &[("redisdb.d/conf.yaml", wrong)]).remove(0));

@@ -128,6 +128,9 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
+            .arg("--unixsocket")
+            .arg(self.socket_path())
+            .args(["--unixsocketperm", "700"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -139,6 +142,11 @@ impl RedisServer {
     /// The server's pid while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Its Unix socket (it listens on one too).
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("redis.sock")
     }
 
     /// Stops it (SIGTERM, then SIGKILL).
