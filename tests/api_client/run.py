@@ -387,6 +387,12 @@ def test_spans_search_and_aggregate(dw):
                      SpansCompute(aggregation=SpansAggregationFunction.PERCENTILE_99, metric="@duration", type=SpansComputeType.TOTAL)],
             group_by=[SpansGroupBy(facet="resource_name")])))
         answer = api.aggregate_spans(body=body)
+        # The body of datadog-api-client's own spans.feature ("Aggregate spans returns OK").
+        own = api.aggregate_spans(body=SpansAggregateRequest(data=SpansAggregateData(type=SpansAggregateRequestType.AGGREGATE_REQUEST, attributes=SpansAggregateRequestAttributes(
+            compute=[SpansCompute(aggregation=SpansAggregationFunction.COUNT, interval="5m", type=SpansComputeType.TIMESERIES)],
+            filter=SpansQueryFilter(_from="now-15m", query="*", to="now")))))
+    points = own.data[0].attributes.computes["c0"]
+    check(sum(p.value for p in points) >= 2, "aggregate_spans count per 5m over every span: %r" % points)
     got = sorted((b.attributes.by["resource_name"], b.attributes.computes["c0"], b.attributes.computes["c1"]) for b in answer.data)
     check([(r, n) for r, n, _ in got] == [("GET /orders", 1), ("SELECT ?", 1)], "aggregate_spans count by resource_name: %r" % got)
     check([d for _, _, d in got] == [30_000_000, 10_000_000], "max @duration by resource: %r" % got)

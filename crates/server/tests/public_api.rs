@@ -574,6 +574,33 @@ async fn span_aggregation_counts_and_takes_percentiles_of_duration_by_facet() {
         total["data"],
         json!([{"id": "bucket-0", "type": "bucket", "attributes": {"by": {}, "compute": {}, "computes": {"c0": 1}}}])
     );
+    // The body of datadog-api-client's own spans.feature: a count per 5 minutes.
+    let (_, series) = send(
+        &c,
+        reqwest::Method::POST,
+        url.clone(),
+        Some(aggregate_body(
+            "*",
+            json!([{"aggregation": "count", "interval": "5m", "type": "timeseries"}]),
+            json!([]),
+        )),
+    )
+    .await;
+    let points = series["data"][0]["attributes"]["computes"]["c0"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!points.is_empty() && points.len() <= 2, "{series}");
+    assert_eq!(
+        points.iter().map(|p| p["value"].as_u64().unwrap()).sum::<u64>(),
+        6,
+        "{series}"
+    );
+    for p in &points {
+        let t = p["time"].as_str().unwrap();
+        let ms = dogwatch_model::time::parse_time_ms(t, 0).unwrap();
+        assert_eq!(ms % 300_000, 0, "a bucket starts on a 5 minute boundary: {t}");
+    }
     let (_, top1) = send(
         &c,
         reqwest::Method::POST,
@@ -597,7 +624,7 @@ async fn span_aggregation_counts_and_takes_percentiles_of_duration_by_facet() {
             "`data.attributes.compute[0].metric`",
         ),
         (
-            aggregate_body("*", json!([{"aggregation": "count", "type": "timeseries"}]), json!([])),
+            aggregate_body("*", json!([{"aggregation": "count", "type": "histogram"}]), json!([])),
             "`data.attributes.compute[0].type`",
         ),
         (

@@ -170,6 +170,8 @@ async fn search_spans(
 struct Compute {
     aggregation: String,
     metric: Option<String>,
+    /// For `type: timeseries`, the bucket width in ms.
+    interval_ms: Option<i64>,
 }
 
 /// One `group_by` of an aggregation.
@@ -200,12 +202,29 @@ const AGGREGATIONS: &[&str] = &[
     "median",
 ];
 
-fn computes(attributes: &Map<String, Value>) -> Result<Vec<Compute>, ApiError> {
+/// Datadog's `interval` of a timeseries compute: `30s`, `5m`, `1h`, `1d`, or whole ms.
+fn interval_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number.parse().ok()?;
+    let ms = match unit {
+        "" | "ms" => n,
+        "s" => n.checked_mul(1000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        _ => return None,
+    };
+    (ms >= 1000).then_some(ms)
+}
+
+fn computes(attributes: &Map<String, Value>, from: i64, to: i64) -> Result<Vec<Compute>, ApiError> {
     let list = match attributes.get("compute") {
         None | Some(Value::Null) => {
             return Ok(vec![Compute {
                 aggregation: "count".into(),
                 metric: None,
+                interval_ms: None,
             }]);
         }
         Some(Value::Array(list)) => list,
@@ -225,12 +244,29 @@ fn computes(attributes: &Map<String, Value>) -> Result<Vec<Compute>, ApiError> {
                 AGGREGATIONS.join(", ")
             )));
         }
-        match text(c, "type", &format!("{path}.type"))? {
-            None | Some("total") => {}
+        let interval_ms = match text(c, "type", &format!("{path}.type"))? {
+            None | Some("total") => None,
+            Some("timeseries") => Some(match text(c, "interval", &format!("{path}.interval"))? {
+                // Datadog's default: about 150 points over the window.
+                None => ((to - from) / 150).max(1000),
+                Some(t) => {
+                    let ms = interval_ms(t).ok_or_else(|| {
+                        bad(format!(
+                            "`{path}.interval` {t:?} must be a duration of at least 1s, e.g. 30s, 5m, 1h"
+                        ))
+                    })?;
+                    if (to - from) / ms > 10_000 {
+                        return Err(bad(format!(
+                            "`{path}.interval` {t:?} gives more than 10000 points over the window"
+                        )));
+                    }
+                    ms
+                }
+            }),
             Some(other) => {
-                return Err(bad(format!("`{path}.type` {other:?} is not supported; only total")));
+                return Err(bad(format!("`{path}.type` {other:?} must be total or timeseries")));
             }
-        }
+        };
         let metric = text(c, "metric", &format!("{path}.metric"))?.map(str::to_string);
         if metric.is_none() && aggregation != "count" {
             return Err(bad(format!(
@@ -240,6 +276,7 @@ fn computes(attributes: &Map<String, Value>) -> Result<Vec<Compute>, ApiError> {
         out.push(Compute {
             aggregation: aggregation.to_string(),
             metric,
+            interval_ms,
         });
     }
     if out.is_empty() {
@@ -348,10 +385,21 @@ struct Acc {
     count: u64,
     values: Vec<f64>,
     distinct: HashSet<String>,
+    /// For a timeseries compute: one accumulator per bucket start (ms).
+    series: BTreeMap<i64, Acc>,
 }
 
 impl Acc {
     fn add(&mut self, compute: &Compute, span: &SpanRow) {
+        if let Some(interval) = compute.interval_ms {
+            let at = span.start.div_euclid(1_000_000).div_euclid(interval) * interval;
+            let total = Compute {
+                interval_ms: None,
+                ..compute.clone()
+            };
+            self.series.entry(at).or_default().add(&total, span);
+            return;
+        }
         match (&compute.metric, compute.aggregation.as_str()) {
             (None, _) => self.count += 1,
             (Some(metric), "cardinality") => {
@@ -370,6 +418,19 @@ impl Acc {
                 }
             }
         }
+    }
+
+    /// The compute's answer: a number (or null), or for a timeseries `[{"time", "value"}]`.
+    fn answer(&mut self, compute: &Compute) -> Value {
+        if compute.interval_ms.is_none() {
+            return self.value(&compute.aggregation);
+        }
+        let points: Vec<Value> = self
+            .series
+            .iter_mut()
+            .map(|(at, acc)| json!({ "time": dogwatch_model::time::iso8601_ms(*at), "value": acc.value(&compute.aggregation) }))
+            .collect();
+        json!(points)
     }
 
     fn value(&mut self, aggregation: &str) -> Value {
@@ -429,7 +490,7 @@ async fn aggregate_spans(State(state): State<Arc<AppState>>, body: Bytes) -> Res
     let started = std::time::Instant::now();
     let attributes = attributes(&body, "aggregate_request")?;
     let (query, from, to) = filter(&attributes)?;
-    let computes = computes(&attributes)?;
+    let computes = computes(&attributes, from, to)?;
     let groups = group_bys(&attributes, &computes)?;
     let mut scan = SpanScan {
         from_ns: ms_to_ns(from),
@@ -484,16 +545,12 @@ async fn aggregate_spans(State(state): State<Arc<AppState>>, body: Bytes) -> Res
     let mut rows: Vec<(Vec<Value>, Vec<Value>)> = buckets
         .into_values()
         .map(|(key, mut accs)| {
-            let values = accs
-                .iter_mut()
-                .zip(&computes)
-                .map(|(acc, c)| acc.value(&c.aggregation))
-                .collect();
+            let values = accs.iter_mut().zip(&computes).map(|(acc, c)| acc.answer(c)).collect();
             (key, values)
         })
         .collect();
     if groups.is_empty() && rows.is_empty() {
-        let values = computes.iter().map(|c| Acc::default().value(&c.aggregation)).collect();
+        let values = computes.iter().map(|c| Acc::default().answer(c)).collect();
         rows.push((Vec::new(), values));
     }
     // Order by the first facet's sort, then each later one, and keep each facet's top `limit`
