@@ -764,3 +764,115 @@ fn a_server_that_stops_answering_gives_critical_within_the_timeouts_not_a_stuck_
     check.ok();
     server.stop();
 }
+
+/// Waits (at most 20 s) for `ready` to hold.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what} within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn replication_metrics_come_from_a_real_primary_and_replica() {
+    // Redis: a master and its replica.
+    let master = RedisServer::start("repl-pw");
+    let replica = RedisServer::start_replica_of(&master);
+    master.cli(&["SET", "k", "v"]);
+    wait_until("the replica is online with an offset", || {
+        let info = master.cli(&["INFO", "replication"]);
+        info.lines()
+            .any(|l| l.starts_with("slave0:") && l.contains("state=online") && !l.contains("offset=0,"))
+    });
+    let run = |server: &RedisServer| {
+        let conf = redis_conf(server, "repl-pw", "");
+        Runner::new(instances("redisdb", &[("redisdb.d/conf.yaml", conf)]).remove(0))
+            .ok()
+            .0
+    };
+    let on_master = run(&master);
+    assert_eq!(
+        value(one(
+            &on_master,
+            "redis.net.slaves",
+            MetricKind::Gauge,
+            &["redis_role:master"]
+        )),
+        1.0
+    );
+    let replica_port = format!("slave_port:{}", replica.port);
+    let delay = one(
+        &on_master,
+        "redis.replication.delay",
+        MetricKind::Gauge,
+        &["slave_ip:127.0.0.1", &replica_port, "slave_id:0"],
+    );
+    assert!(value(delay) >= 0.0);
+    let on_replica = run(&replica);
+    let link = status_of(&on_replica.service_checks, "redis.replication.master_link_status");
+    assert_eq!(link.status, CheckStatus::Ok);
+    assert_eq!(
+        value(one(
+            &on_replica,
+            "redis.replication.master_link_down_since_seconds",
+            MetricKind::Gauge,
+            &["redis_role:slave"]
+        )),
+        0.0
+    );
+
+    // PostgreSQL: a primary and a streaming standby.
+    let primary = PostgresServer::start("dog", "repl-pg");
+    let standby = PostgresServer::standby_of(&primary);
+    wait_until("the standby streams", || {
+        primary.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        ) == "1"
+    });
+    let run = |server: &PostgresServer| {
+        let conf = format!(
+            "instances:\n  - host: 127.0.0.1\n    port: {}\n    username: dog\n    password: repl-pg\n    tag_replication_role: true\n",
+            server.port
+        );
+        Runner::new(instances("postgres", &[("postgres.d/conf.yaml", conf)]).remove(0))
+            .ok()
+            .0
+    };
+    let on_primary = run(&primary);
+    for lag in [
+        "postgresql.replication.wal_write_lag",
+        "postgresql.replication.wal_flush_lag",
+        "postgresql.replication.wal_replay_lag",
+        "postgresql.replication.backend_xmin_age",
+    ] {
+        one(
+            &on_primary,
+            lag,
+            MetricKind::Gauge,
+            &[
+                "replication_role:master",
+                "wal_state:streaming",
+                "wal_sync_state:async",
+                "wal_client_addr:127.0.0.1",
+            ],
+        );
+    }
+    assert!(
+        find(&on_primary, "postgresql.replication_delay", &[]).is_empty(),
+        "a primary has no replay delay"
+    );
+    let on_standby = run(&standby);
+    for delay in ["postgresql.replication_delay", "postgresql.replication_delay_bytes"] {
+        assert!(
+            value(one(
+                &on_standby,
+                delay,
+                MetricKind::Gauge,
+                &["replication_role:standby"]
+            )) >= 0.0
+        );
+    }
+    drop(standby);
+}

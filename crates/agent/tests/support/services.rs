@@ -67,11 +67,27 @@ pub struct RedisServer {
     pub password: String,
     /// TLS on the port instead of plain TCP: (certificate, key, CA) PEM files.
     tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// The master's port, for a replica.
+    replica_of: Option<u16>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
 impl RedisServer {
+    /// Starts a replica of `master` (same password).
+    pub fn start_replica_of(master: &RedisServer) -> RedisServer {
+        let mut server = RedisServer {
+            port: free_port(),
+            password: master.password.clone(),
+            tls: None,
+            replica_of: Some(master.port),
+            dir: tempfile::tempdir().expect("a temp dir"),
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
     /// Starts redis-server on a free port with `password`, no persistence.
     pub fn start(password: &str) -> RedisServer {
         RedisServer::start_with(password, None)
@@ -91,6 +107,7 @@ impl RedisServer {
             port: free_port(),
             password: password.to_string(),
             tls,
+            replica_of: None,
             dir: tempfile::tempdir().expect("a temp dir"),
             child: None,
         };
@@ -120,10 +137,17 @@ impl RedisServer {
                 .arg("--tls-ca-cert-file")
                 .arg(ca),
         };
+        if let Some(master) = self.replica_of {
+            command
+                .args(["--replicaof", "127.0.0.1", &master.to_string()])
+                .args(["--masterauth", &self.password]);
+        }
         let mut child = command
             .args(["--bind", "127.0.0.1"])
             .args(["--requirepass", &self.password])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            // A replica's first sync starts at once, not after Redis's 5 s wait for more replicas.
+            .args(["--repl-diskless-sync-delay", "0"])
             .arg("--dir")
             .arg(self.dir.path())
             .arg("--logfile")
@@ -305,6 +329,41 @@ impl PostgresServer {
         let mut server = server;
         server.restart();
         server
+    }
+
+    /// Makes a streaming standby of `primary` (pg_basebackup -R) and starts it on a free port.
+    pub fn standby_of(primary: &PostgresServer) -> PostgresServer {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        if let Some((uid, gid)) = primary.owner {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        }
+        let mut standby = PostgresServer {
+            port: free_port(),
+            user: primary.user.clone(),
+            password: primary.password.clone(),
+            bin: primary.bin.clone(),
+            owner: primary.owner,
+            tls: None,
+            dir,
+            child: None,
+        };
+        let out = standby
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", &primary.user])
+            .arg("-D")
+            .arg(standby.data())
+            .args(["-R", "-X", "stream", "--no-sync", "--checkpoint=fast"])
+            .env("PGPASSWORD", &primary.password)
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        standby.restart();
+        standby
     }
 
     fn data(&self) -> PathBuf {
