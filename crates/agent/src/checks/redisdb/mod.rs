@@ -12,7 +12,7 @@
 
 mod info;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -622,7 +622,7 @@ impl Redisdb {
 /// The keys a glob matches, by SCAN.
 fn scan(conn: &mut redis::Connection, pattern: &str) -> redis::RedisResult<Vec<Vec<u8>>> {
     let mut cursor: u64 = 0;
-    let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut out = Vec::new();
     loop {
         let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
@@ -634,7 +634,7 @@ fn scan(conn: &mut redis::Connection, pattern: &str) -> redis::RedisResult<Vec<V
             .query(conn)?;
         for key in batch {
             // SCAN may return a key twice.
-            if seen.insert(key.clone(), ()).is_none() {
+            if seen.insert(key.clone()) {
                 out.push(key);
             }
         }
