@@ -89,6 +89,7 @@ try:
     from datadog_api_client.v2.model.spans_list_request_page import SpansListRequestPage
     from datadog_api_client.v2.model.spans_list_request_type import SpansListRequestType
     from datadog_api_client.v2.model.spans_query_filter import SpansQueryFilter
+    from datadog_api_client.v2.model.spans_query_options import SpansQueryOptions
     from datadog_api_client.v2.model.spans_sort import SpansSort
     from datadog_api_client.v2.api.key_management_api import KeyManagementApi
     from datadog_api_client.v2.api.processes_api import ProcessesApi
@@ -380,6 +381,12 @@ def test_spans_search_and_aggregate(dw):
         second = api.list_spans(body=SpansListRequest(data=SpansListRequestData(type=SpansListRequestType.SEARCH_REQUEST, attributes=SpansListRequestAttributes(
             filter=SpansQueryFilter(_from="now-15m", query=query, to="now"), page=SpansListRequestPage(limit=1, cursor=after)))))
         check(len(second.data) == 1 and second.data[0].id != first.data[0].id, "the second page: %r" % [s.id for s in second.data])
+        # The body of datadog-api-client's own spans.feature ("Search spans returns OK"): oldest first.
+        own_list = api.list_spans(body=SpansListRequest(data=SpansListRequestData(type=SpansListRequestType.SEARCH_REQUEST, attributes=SpansListRequestAttributes(
+            filter=SpansQueryFilter(_from="now-15m", query="*", to="now"), options=SpansQueryOptions(timezone="GMT"),
+            page=SpansListRequestPage(limit=25), sort=SpansSort.TIMESTAMP_ASCENDING))))
+        starts = [s.attributes.start_timestamp for s in own_list.data]
+        check(len(starts) >= 2 and starts == sorted(starts), "list_spans(sort=timestamp): oldest first: %r" % starts)
         body = SpansAggregateRequest(data=SpansAggregateData(type=SpansAggregateRequestType.AGGREGATE_REQUEST, attributes=SpansAggregateRequestAttributes(
             filter=SpansQueryFilter(_from="now-15m", query=query, to="now"),
             compute=[SpansCompute(aggregation=SpansAggregationFunction.COUNT, type=SpansComputeType.TOTAL),

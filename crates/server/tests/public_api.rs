@@ -110,6 +110,10 @@ async fn the_host_list_has_datadogs_shape_and_filters_sorts_and_pages() {
         (names(&filtered), filtered["total_matching"].as_u64()),
         (vec!["web-1"], Some(1))
     );
+    let (_, both) = get(&s, "/api/v1/hosts?filter=team:a,web").await;
+    assert_eq!(names(&both), ["web-1"], "comma-separated terms, as Datadog's");
+    let (_, neither) = get(&s, "/api/v1/hosts?filter=team:a,db").await;
+    assert_eq!(neither["total_matching"], 0);
     let (_, by_name_part) = get(&s, "/api/v1/hosts?filter=db").await;
     assert_eq!(names(&by_name_part), ["db-1"]);
     let (_, page) = get(&s, "/api/v1/hosts?start=1&count=1").await;
@@ -445,6 +449,30 @@ async fn span_search_by_post_pages_with_a_cursor_and_an_absolute_next_link() {
         second["links"].get("next").is_none() && second["meta"]["page"].get("after").is_none(),
         "{second}"
     );
+    // Oldest first, as the client's own spans.feature body asks (`sort: timestamp`).
+    let mut body = search_body("service:checkout", 3, None);
+    body["data"]["attributes"]["sort"] = json!("timestamp");
+    let (_, oldest) = send(&c, reqwest::Method::POST, url.clone(), Some(body.clone())).await;
+    let ids: Vec<&str> = oldest["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3"], "{oldest}");
+    assert!(
+        oldest["links"]["next"].as_str().unwrap().contains("sort=timestamp"),
+        "{oldest}"
+    );
+    body["data"]["attributes"]["page"]["cursor"] = oldest["meta"]["page"]["after"].clone();
+    let (_, rest) = send(&c, reqwest::Method::POST, url.clone(), Some(body)).await;
+    let ids: Vec<&str> = rest["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["4"], "{rest}");
     // The GET's link is absolute too, and leads to the same next page.
     let response = c.get(next).send().await.unwrap();
     let via_link: Value = response.json().await.unwrap();

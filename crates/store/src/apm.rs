@@ -55,16 +55,19 @@ pub struct SpanCursor {
     pub row: i64,
 }
 
-/// A newest-first scan of spans in a time window, with the filters SQL can apply cheaply;
-/// the caller applies the rest of a search query to what comes back.
+/// A newest-first (or, with [`SpanScan::oldest_first`], oldest-first) scan of spans in a time
+/// window, with the filters SQL can apply cheaply; the caller applies the rest of a search
+/// query to what comes back.
 #[derive(Debug, Clone, Default)]
 pub struct SpanScan {
     /// Spans starting at or after this, ns since the epoch.
     pub from_ns: i64,
     /// Spans starting before this, ns since the epoch.
     pub to_ns: i64,
-    /// Continue after this position.
+    /// Continue after this position, in the scan's order (before it when newest first).
     pub before: Option<SpanCursor>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
     /// Only this service.
     pub service: Option<String>,
     /// Only this env.

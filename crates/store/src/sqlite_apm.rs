@@ -154,7 +154,16 @@ pub fn trace_spans(conn: &Connection, trace_id: u64) -> Result<Vec<SpanRow>, Sto
 
 /// Spans in a window, newest first.
 pub fn scan_spans(conn: &Connection, scan: &SpanScan) -> Result<Vec<(SpanCursor, SpanRow)>, StoreError> {
-    let (before_start, before_row) = scan.before.map_or((i64::MAX, i64::MAX), |c| (c.start, c.row));
+    let (before_start, before_row) = match scan.before {
+        Some(c) => (c.start, c.row),
+        None if scan.oldest_first => (i64::MIN, i64::MIN),
+        None => (i64::MAX, i64::MAX),
+    };
+    let (after, order) = if scan.oldest_first {
+        ("start > ?4 OR (start = ?4 AND id > ?5)", "ASC")
+    } else {
+        ("start < ?4 OR (start = ?4 AND id < ?5)", "DESC")
+    };
     let mut flags_mask = 0i64;
     if scan.errors_only {
         flags_mask |= 1;
@@ -171,9 +180,9 @@ pub fn scan_spans(conn: &Connection, scan: &SpanScan) -> Result<Vec<(SpanCursor,
     let sql = format!(
         "SELECT {SPAN_COLUMNS} FROM spans INDEXED BY {index}
          WHERE (?1 IS NULL OR service = ?1) AND start >= ?2 AND start < ?3
-           AND (start < ?4 OR (start = ?4 AND id < ?5))
+           AND ({after})
            AND (?6 IS NULL OR env = ?6) AND (flags & ?7) = ?7
-         ORDER BY start DESC, id DESC LIMIT ?8"
+         ORDER BY start {order}, id {order} LIMIT ?8"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(

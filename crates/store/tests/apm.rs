@@ -99,6 +99,31 @@ fn scans_are_newest_first_with_filters_and_cursors() {
         next.iter().map(|(_, s)| s.start).collect::<Vec<_>>(),
         vec![1005, 1004, 1003, 1002]
     );
+    let oldest = scan(SpanScan {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        limit: 3,
+        oldest_first: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        oldest.iter().map(|(_, s)| s.start).collect::<Vec<_>>(),
+        vec![1000, 1001, 1002]
+    );
+    let after = scan(SpanScan {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        limit: 3,
+        oldest_first: true,
+        before: Some(oldest[2].0),
+        service: Some("notes".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        after.iter().map(|(_, s)| s.start).collect::<Vec<_>>(),
+        vec![1003, 1004],
+        "oldest first, the cursor continues after the last one returned"
+    );
     let notes = scan(SpanScan {
         from_ns: 0,
         to_ns: i64::MAX,

@@ -339,7 +339,7 @@ pub(super) fn cursor_text(cursor: SpanCursor) -> String {
     format!("{}_{}", cursor.start, cursor.row)
 }
 
-/// Reads spans newest first, matching `query`, until `limit` match or the window is exhausted
+/// Reads spans newest first (oldest first when the scan says so), matching `query`, until `limit` match or the window is exhausted
 /// (or [`MAX_SCANNED`] were read, when the answer carries a cursor to go on).
 pub(super) async fn search(
     state: &AppState,
@@ -416,18 +416,20 @@ async fn spans_events(
     let (from, to) = window(&params, "filter[from]", "filter[to]")?;
     let query = parse_query(&params, "filter[query]")?;
     let limit: usize = params.number("page[limit]", 10, Some(1000))?;
-    match params.text("sort") {
-        None | Some("-timestamp") => {}
+    let oldest_first = match params.text("sort") {
+        None | Some("-timestamp") => false,
+        Some("timestamp") => true,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
-                "`sort` {other:?} is not supported; use -timestamp (newest first)"
+                "`sort` {other:?} must be -timestamp (newest first) or timestamp (oldest first)"
             )));
         }
-    }
+    };
     let scan = SpanScan {
         from_ns: ms_to_ns(from),
         to_ns: ms_to_ns(to),
         before: parse_cursor(params.text("page[cursor]"), "page[cursor]")?,
+        oldest_first,
         ..Default::default()
     };
     let page = search(&state, query, scan, limit.max(1)).await?;
@@ -439,7 +441,7 @@ async fn spans_events(
             "/api/v2/spans/events?page[cursor]={}&page[limit]={limit}",
             cursor_text(next)
         );
-        for name in ["filter[query]", "filter[from]", "filter[to]"] {
+        for name in ["filter[query]", "filter[from]", "filter[to]", "sort"] {
             if let Some(v) = params.text(name) {
                 link.push_str(&format!(
                     "&{}",

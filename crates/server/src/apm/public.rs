@@ -109,14 +109,15 @@ async fn search_spans(
 ) -> Result<Json<Value>, ApiError> {
     let attributes = attributes(&body, "search_request")?;
     let (query, from, to) = filter(&attributes)?;
-    match text(&attributes, "sort", "data.attributes.sort")? {
-        None | Some("-timestamp") => {}
+    let oldest_first = match text(&attributes, "sort", "data.attributes.sort")? {
+        None | Some("-timestamp") => false,
+        Some("timestamp") => true,
         Some(other) => {
             return Err(bad(format!(
-                "`data.attributes.sort` {other:?} is not supported; use -timestamp (newest first)"
+                "`data.attributes.sort` {other:?} must be -timestamp (newest first) or timestamp (oldest first)"
             )));
         }
-    }
+    };
     let empty = Map::new();
     let page = match attributes.get("page") {
         None | Some(Value::Null) => &empty,
@@ -136,6 +137,7 @@ async fn search_spans(
         from_ns: ms_to_ns(from),
         to_ns: ms_to_ns(to),
         before: parse_cursor(cursor, "data.attributes.page.cursor")?,
+        oldest_first,
         ..Default::default()
     };
     let found = search(&state, query, scan, limit).await?;
@@ -154,6 +156,9 @@ async fn search_spans(
             if let Some(v) = filter.and_then(|f| f.get(key)).and_then(Value::as_str) {
                 pairs.push((format!("filter[{key}]"), v.to_string()));
             }
+        }
+        if oldest_first {
+            pairs.push(("sort".to_string(), "timestamp".to_string()));
         }
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         answer["links"]["next"] = json!(crate::http::absolute_url(

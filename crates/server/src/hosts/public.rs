@@ -161,7 +161,8 @@ fn flag(params: &Params, name: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Whether a host matches every whitespace-separated term of `filter`: a `key:value` term
+/// Whether a host matches every term of `filter` (separated by commas or spaces, as in
+/// Datadog's `env:prod,role:db`): a `key:value` term
 /// (`*` wildcards) must be one of its tags; another term is part of its name or of a tag,
 /// ignoring case.
 fn matches_filter(name: &str, tags: &[String], terms: &[String]) -> bool {
@@ -212,7 +213,8 @@ async fn list_hosts(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery)
     let terms: Vec<String> = params
         .text("filter")
         .unwrap_or("")
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
         .map(String::from)
         .collect();
     let (records, user) = read_store(&state, "hosts", |store| {
