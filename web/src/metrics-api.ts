@@ -24,12 +24,29 @@ export interface MetricsAnswer {
 }
 
 /** One metric's tag keys and their values (at most 100 each), for the scope and group-by pickers. */
+/** A metric's metadata (Datadog's `MetricMetadata`, set with `PUT /api/v1/metrics/{name}`); unset fields are absent. */
+export interface MetricMetadata {
+  type?: string;
+  unit?: string;
+  per_unit?: string;
+  description?: string;
+  short_name?: string;
+  statsd_interval?: number;
+}
+
 export interface MetricDetail {
   name: string;
   type: MetricType;
   contexts: number;
   last_seen: number;
   tags: Record<string, string[]>;
+  metadata?: MetricMetadata | null;
+}
+
+/** The unit of a metric's metadata as it reads: `byte`, `byte/second`, or null when unset. */
+export function unitText(m: MetricMetadata | null | undefined): string | null {
+  if (!m?.unit) return null;
+  return m.per_unit ? `${m.unit}/${m.per_unit}` : m.unit;
 }
 
 /** One line of a query's answer: a group (`tag_set`) of one query (`query_index`). */

@@ -12,7 +12,7 @@ import { SearchBar } from "../components/SearchBar";
 import { Suggest, type SuggestItem } from "../components/Suggest";
 import { LINE_COLORS, TimeChart } from "../components/TimeChart";
 import { formatAgo, formatCount, formatValue } from "../format";
-import { metricsApi, type MetricDetail, type MetricSummary, type QueryAnswer } from "../metrics-api";
+import { metricsApi, unitText, type MetricDetail, type MetricSummary, type QueryAnswer } from "../metrics-api";
 import {
   aggregationsFor,
   alignSeries,
@@ -158,8 +158,10 @@ export function MetricsPage(props: { search: string }) {
           </label>
         )}
         {detail && (
-          <span class="muted" data-metric-type={detail.type}>
+          <span class="muted" data-metric-type={detail.type} title={detail.metadata?.description ?? undefined}>
             {detail.type} · {formatCount(detail.contexts)} series · last point {formatAgo(detail.last_seen * 1000, Date.now())}
+            {unitText(detail.metadata) && <span data-metric-unit={unitText(detail.metadata)}> · {unitText(detail.metadata)}</span>}
+            {detail.metadata?.description && <span data-metric-description> · {detail.metadata.description}</span>}
           </span>
         )}
       </div>
