@@ -120,6 +120,90 @@ impl Red {
     }
 }
 
+/// The top-level operations of one service (Datadog's primary and secondary operations):
+/// RED metrics per operation name, from stats rows that counted top-level spans.
+#[derive(Default)]
+struct Operations {
+    by_name: BTreeMap<String, Red>,
+}
+
+impl Operations {
+    fn add(&mut self, row: &StatsRow) {
+        if row.top_level_hits > 0 {
+            self.by_name.entry(row.name.clone()).or_default().add(row);
+        }
+    }
+
+    /// The primary operation: the top-level operation name with the most hits (on a tie,
+    /// the first by name), as Datadog's backend picks a service's entry point.
+    fn primary(&self) -> Option<&str> {
+        self.by_name
+            .iter()
+            .max_by(|(a_name, a), (b_name, b)| a.hits.cmp(&b.hits).then_with(|| b_name.cmp(a_name)))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The operation a request asks for (`wanted`, when given), else the primary one.
+    fn chosen(&self, wanted: Option<&str>) -> Option<String> {
+        wanted.map(String::from).or_else(|| self.primary().map(String::from))
+    }
+
+    /// The operations by hits (most first), each `{name, hits, errors, primary}`.
+    fn list(&self) -> Vec<Value> {
+        let primary = self.primary();
+        let mut list: Vec<(&String, &Red)> = self.by_name.iter().collect();
+        list.sort_by(|a, b| b.1.hits.cmp(&a.1.hits).then_with(|| a.0.cmp(b.0)));
+        list.into_iter()
+            .map(|(name, red)| {
+                json!({
+                    "name": name,
+                    "hits": red.hits,
+                    "errors": red.errors,
+                    "primary": Some(name.as_str()) == primary,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The `operation` parameter, when given and not empty.
+fn operation_param(params: &Params) -> Option<String> {
+    params.text("operation").filter(|o| !o.is_empty()).map(String::from)
+}
+
+/// Each service's `_dd.base_service`: the tag on the newest span of the service in the window
+/// (a tracer sets it on integration spans, such as `requests` or `sqlite`, whose service is
+/// not the application's). Services whose spans lack it are left out.
+async fn base_services(
+    state: &AppState,
+    services: Vec<String>,
+    from: i64,
+    to: i64,
+) -> Result<HashMap<String, String>, ApiError> {
+    read_store(state, "spans", move |store| {
+        let mut found = HashMap::new();
+        for service in services {
+            let scan = SpanScan {
+                from_ns: ms_to_ns(from),
+                to_ns: ms_to_ns(to),
+                service: Some(service.clone()),
+                limit: 1,
+                ..Default::default()
+            };
+            if let Some((_, span)) = store.scan_spans(&scan)?.into_iter().next()
+                && let Some(base) = span
+                    .meta
+                    .get("_dd.base_service")
+                    .filter(|b| !b.is_empty() && **b != service)
+            {
+                found.insert(service, base.clone());
+            }
+        }
+        Ok(found)
+    })
+    .await
+}
+
 fn stats_query(params: &Params, from: i64, to: i64, service: Option<String>) -> StatsQuery {
     StatsQuery {
         from_ns: ms_to_ns(from),
@@ -130,7 +214,9 @@ fn stats_query(params: &Params, from: i64, to: i64, service: Option<String>) -> 
     }
 }
 
-/// `GET /api/ui/apm/services?from&to&env`.
+/// `GET /api/ui/apm/services?from&to&env&operation`: each service's RED metrics of its
+/// primary operation (or of `operation`, leaving out services without it), its operations
+/// and its `_dd.base_service`.
 async fn services(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let (from, to) = window(&params, "from", "to")?;
@@ -140,25 +226,33 @@ async fn services(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
     };
     let rows = read_store(&state, "APM stats", move |store| store.apm_stats(&query)).await?;
     let env_filter = params.text("env").filter(|e| !e.is_empty()).map(str::to_lowercase);
+    let wanted = operation_param(&params);
     let mut envs: Vec<String> = rows.iter().map(|r| r.env.clone()).filter(|e| !e.is_empty()).collect();
     envs.sort();
     envs.dedup();
-    let mut by_service: BTreeMap<(String, String), Red> = BTreeMap::new();
+    let mut by_service: BTreeMap<(String, String), Operations> = BTreeMap::new();
     for row in rows.iter().filter(|r| env_filter.as_ref().is_none_or(|e| &r.env == e)) {
         by_service
             .entry((row.service.clone(), row.env.clone()))
             .or_default()
             .add(row);
     }
+    let mut names: Vec<String> = by_service.keys().map(|(service, _)| service.clone()).collect();
+    names.dedup();
+    let bases = base_services(&state, names, from, to).await?;
     let seconds = (to - from) as f64 / 1000.0;
     let mut list: Vec<Value> = by_service
         .iter()
-        .filter(|(_, red)| red.hits > 0)
-        .map(|((service, env), red)| {
+        .filter_map(|((service, env), ops)| {
+            let operation = ops.chosen(wanted.as_deref())?;
+            let red = ops.by_name.get(&operation).filter(|red| red.hits > 0)?;
             let mut row = red.json(seconds);
             row["service"] = json!(service);
             row["env"] = json!(env);
-            row
+            row["operation"] = json!(operation);
+            row["operations"] = json!(ops.list());
+            row["base_service"] = json!(bases.get(service));
+            Some(row)
         })
         .collect();
     list.sort_by(|a, b| b["hits"].as_u64().cmp(&a["hits"].as_u64()));
@@ -167,7 +261,8 @@ async fn services(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
     ))
 }
 
-/// `GET /api/ui/apm/services/{service}?from&to&env`.
+/// `GET /api/ui/apm/services/{service}?from&to&env&operation`: the summary and resources of
+/// the service's primary operation (or of `operation`), and its operations.
 async fn service(
     State(state): State<Arc<AppState>>,
     Path(service): Path<String>,
@@ -180,13 +275,18 @@ async fn service(
         ..stats_query(&params, from, to, Some(service.clone()))
     };
     let rows = read_store(&state, "APM stats", move |store| store.apm_stats(&query)).await?;
+    let mut ops = Operations::default();
+    for row in &rows {
+        ops.add(row);
+    }
+    let operation = ops.chosen(operation_param(&params).as_deref());
     let mut summary = Red::default();
     let mut by_resource: BTreeMap<String, Red> = BTreeMap::new();
-    for row in &rows {
+    for row in rows.iter().filter(|r| Some(&r.name) == operation.as_ref()) {
         summary.add(row);
         by_resource.entry(row.resource.clone()).or_default().add(row);
     }
-    if summary.hits == 0 && !has_spans(&state, &service, from, to).await? {
+    if ops.by_name.is_empty() && !has_spans(&state, &service, from, to).await? {
         return Err(ApiError::not_found(format!(
             "no traffic of service {service:?} between {} and {}",
             dogwatch_model::time::iso8601_ms(from),
@@ -209,10 +309,30 @@ async fn service(
     let mut summary_json = summary.json(seconds);
     summary_json["service"] = json!(service);
     summary_json["env"] = json!(params.text("env").unwrap_or("").to_lowercase());
+    let operations: Vec<Value> = ops
+        .list()
+        .into_iter()
+        .map(|mut row| {
+            let name = row["name"].as_str().unwrap_or_default().to_string();
+            if let Some(red) = ops.by_name.get(&name) {
+                let mut full = red.json(seconds);
+                full["name"] = json!(name);
+                full["primary"] = row["primary"].take();
+                row = full;
+            }
+            row
+        })
+        .collect();
+    let base_service = base_services(&state, vec![service.clone()], from, to)
+        .await?
+        .remove(&service);
     Ok(Json(json!({
         "service": service,
         "from_ms": from,
         "to_ms": to,
+        "operation": operation,
+        "operations": operations,
+        "base_service": base_service,
         "summary": summary_json,
         "resources": resources,
     })))
@@ -231,8 +351,8 @@ async fn has_spans(state: &AppState, service: &str, from: i64, to: i64) -> Resul
     Ok(!found.is_empty())
 }
 
-/// `GET /api/ui/apm/series?service&resource&env&from&to&step`: hits, errors and latency
-/// percentiles per step.
+/// `GET /api/ui/apm/series?service&operation&resource&env&from&to&step`: hits, errors and
+/// latency percentiles per step, of the service's primary operation (or of `operation`).
 async fn series(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw)?;
     let (from, to) = window(&params, "from", "to")?;
@@ -259,8 +379,13 @@ async fn series(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
     let rows = read_store(&state, "APM stats", move |store| store.apm_stats(&query)).await?;
     let first = from.div_euclid(step_ms) * step_ms;
     let count = ((to - first) + step_ms - 1) / step_ms;
-    let mut steps: Vec<Red> = (0..count).map(|_| Red::default()).collect();
+    let mut ops = Operations::default();
     for row in &rows {
+        ops.add(row);
+    }
+    let operation = ops.chosen(operation_param(&params).as_deref());
+    let mut steps: Vec<Red> = (0..count).map(|_| Red::default()).collect();
+    for row in rows.iter().filter(|r| Some(&r.name) == operation.as_ref()) {
         let at = (row.bucket_start / 1_000_000 - first).div_euclid(step_ms);
         if let Some(red) = usize::try_from(at).ok().and_then(|i| steps.get_mut(i)) {
             red.add(row);
@@ -281,7 +406,9 @@ async fn series(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> 
             })
         })
         .collect();
-    Ok(Json(json!({ "step_ms": step_ms, "points": points })))
+    Ok(Json(
+        json!({ "step_ms": step_ms, "operation": operation, "points": points }),
+    ))
 }
 
 /// A span in the UI's shape (docs/api.md): ids as decimal strings, start as a string of ns.
