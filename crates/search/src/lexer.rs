@@ -25,6 +25,14 @@ pub(crate) enum TokenKind {
     Negate,
     /// A complete leaf term.
     Term(Query),
+    /// `key:(`, opening a group of values of one key (`service:(a OR b)`), which the parser
+    /// reads up to its `)`; `open` is the offset of the `(`.
+    Group {
+        /// The key every value of the group is a filter of.
+        key: String,
+        /// Character offset of the `(`.
+        open: usize,
+    },
 }
 
 /// A token and the characters it spans (`start..end`).
@@ -188,7 +196,11 @@ impl Lexer {
     fn value(&mut self, key: String) -> Result<TokenKind, ParseError> {
         let at = self.pos;
         match self.chars.get(at) {
-            None | Some('(' | ')') => return Err(self.missing_value(&key, at)),
+            Some('(') => {
+                self.pos = at + 1;
+                return Ok(TokenKind::Group { key, open: at });
+            }
+            None | Some(')') => return Err(self.missing_value(&key, at)),
             Some(c) if c.is_whitespace() => return Err(self.missing_value(&key, at)),
             Some('"') => {
                 let value = Pattern::Exact(self.quoted()?);
@@ -223,13 +235,8 @@ impl Lexer {
 
     fn missing_value(&self, key: &str, at: usize) -> ParseError {
         let (found, len) = self.found_at(at, is_word_end);
-        let hint = if self.chars.get(at) == Some(&'(') {
-            format!(" (grouped values are not supported: write `{key}:a OR {key}:b`)")
-        } else {
-            String::new()
-        };
         ParseError::new(
-            format!("expected a value after `{key}:` at character {at}, found {found}{hint}"),
+            format!("expected a value after `{key}:` at character {at}, found {found}"),
             at,
             len,
         )

@@ -22,6 +22,7 @@
 //! | `( ... )` | grouping |
 //! | `*` | everything ([`Query::All`]); so is the empty query |
 //! | `key:value`, `key:"a b"`, `key:""`, `host:web-*-prod` | tag filter ([`Query::Tag`]); `@key` is an attribute |
+//! | `service:(a OR b)`, `host:(web-* -web-9)` | values of one key, read as the tag filters they stand for (`service:a OR service:b`); inside, `OR`, `AND`, negation and parentheses as outside |
 //! | `@duration:>100ms`, `key:>=5`, `key:<5`, `key:<=-1.5` | numeric comparison ([`Query::Compare`]) |
 //! | `key:[10 TO 20]`, `key:{10 TO 20}`, `key:[100 TO *]` | numeric range ([`Query::Range`]); `{`/`}` exclusive |
 //!

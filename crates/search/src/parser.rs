@@ -6,12 +6,17 @@
 //! query   = [ or ]                          (empty or blank input is Query::All)
 //! or      = and { "OR" and }
 //! and     = unary { [ "AND" ] unary }       (adjacent terms are an implicit AND)
-//! unary   = ( "NOT" | "!" | "-" ) unary | "(" or ")" | term
+//! unary   = ( "NOT" | "!" | "-" ) unary | "(" or ")" | key ":(" group ")" | term
+//! group   = gand { "OR" gand }               (the values of one key, Datadog's `service:(a OR b)`)
+//! gand    = gunary { [ "AND" ] gunary }
+//! gunary  = ( "NOT" | "!" | "-" ) gunary | "(" group ")" | value
 //! ```
 //!
-//! `!` and `-` must be immediately followed by the term they negate.
+//! `!` and `-` must be immediately followed by the term they negate. A group is read into
+//! the tag filters it stands for: `service:(a OR b*)` is `service:a OR service:b*`, so
+//! matchers and printing need nothing of their own for it.
 
-use crate::ast::Query;
+use crate::ast::{Pattern, Query};
 use crate::error::ParseError;
 use crate::lexer::{Lexer, Token, TokenKind};
 
@@ -54,7 +59,7 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
 fn starts_term(kind: &TokenKind) -> bool {
     matches!(
         kind,
-        TokenKind::LParen | TokenKind::Not | TokenKind::Negate | TokenKind::Term(_)
+        TokenKind::LParen | TokenKind::Not | TokenKind::Negate | TokenKind::Term(_) | TokenKind::Group { .. }
     )
 }
 
@@ -137,20 +142,114 @@ impl Parser {
                 self.enter(&token)?;
                 self.expect_term_after(Some(&token), false)?;
                 let inner = self.or()?;
-                match self.next_token()? {
-                    Some(Token {
-                        kind: TokenKind::RParen,
-                        ..
-                    }) => {}
-                    None => {
-                        return Err(ParseError::new(
-                            format!("unclosed parenthesis opened at character {}", token.start),
-                            token.start,
-                            1,
-                        ));
-                    }
-                    other => return Err(self.unexpected(other.as_ref())),
-                }
+                self.close(token.start)?;
+                self.depth -= 1;
+                Ok(inner)
+            }
+            TokenKind::Group { ref key, open } => {
+                self.enter(&token)?;
+                self.expect_term_after(Some(&token), false)?;
+                let inner = self.group_or(key)?;
+                self.close(open)?;
+                self.depth -= 1;
+                Ok(inner)
+            }
+            TokenKind::And | TokenKind::Or | TokenKind::RParen => Err(self.unexpected(Some(&token))),
+        }
+    }
+
+    /// Reads the `)` closing the parenthesis opened at `open`.
+    fn close(&mut self, open: usize) -> Result<(), ParseError> {
+        match self.next_token()? {
+            Some(Token {
+                kind: TokenKind::RParen,
+                ..
+            }) => Ok(()),
+            None => Err(ParseError::new(
+                format!("unclosed parenthesis opened at character {open}"),
+                open,
+                1,
+            )),
+            other => Err(self.unexpected(other.as_ref())),
+        }
+    }
+
+    /// `group`: values of `key` joined by `OR`.
+    fn group_or(&mut self, key: &str) -> Result<Query, ParseError> {
+        let mut children = vec![self.group_and(key)?];
+        while self.next_is(&TokenKind::Or)? {
+            let op = self.next_token()?;
+            self.expect_term_after(op.as_ref(), false)?;
+            children.push(self.group_and(key)?);
+        }
+        Ok(if children.len() == 1 {
+            children.swap_remove(0)
+        } else {
+            Query::Or(children)
+        })
+    }
+
+    /// `gand`: values of `key` joined by `AND` or by juxtaposition.
+    fn group_and(&mut self, key: &str) -> Result<Query, ParseError> {
+        let mut children = vec![self.group_unary(key)?];
+        loop {
+            if self.next_is(&TokenKind::And)? {
+                let op = self.next_token()?;
+                self.expect_term_after(op.as_ref(), false)?;
+            } else if !self.peek()?.is_some_and(|t| starts_term(&t.kind)) {
+                break;
+            }
+            children.push(self.group_unary(key)?);
+        }
+        Ok(if children.len() == 1 {
+            children.swap_remove(0)
+        } else {
+            Query::And(children)
+        })
+    }
+
+    /// `gunary`: a negated value, a parenthesized group, or one value of `key`.
+    fn group_unary(&mut self, key: &str) -> Result<Query, ParseError> {
+        let Some(token) = self.next_token()? else {
+            return Err(self.unexpected(None));
+        };
+        match token.kind {
+            TokenKind::Term(Query::Text(text)) => {
+                let value = if !text.phrase && text.value.contains('*') {
+                    Pattern::Wildcard(text.value)
+                } else {
+                    Pattern::Exact(text.value)
+                };
+                Ok(Query::Tag {
+                    key: key.to_string(),
+                    value,
+                })
+            }
+            TokenKind::Term(Query::All) => Ok(Query::Tag {
+                key: key.to_string(),
+                value: Pattern::Wildcard("*".into()),
+            }),
+            TokenKind::Term(_) | TokenKind::Group { .. } => Err(ParseError::new(
+                format!(
+                    "expected a value of `{key}:` at character {}, found `{}` (a group holds values, not filters)",
+                    token.start,
+                    self.lexer.snippet(token.start, token.end)
+                ),
+                token.start,
+                token.end - token.start,
+            )),
+            TokenKind::Not | TokenKind::Negate => {
+                self.enter(&token)?;
+                self.expect_term_after(Some(&token), matches!(token.kind, TokenKind::Negate))?;
+                let inner = self.group_unary(key)?;
+                self.depth -= 1;
+                Ok(Query::Not(Box::new(inner)))
+            }
+            TokenKind::LParen => {
+                self.enter(&token)?;
+                self.expect_term_after(Some(&token), false)?;
+                let inner = self.group_or(key)?;
+                self.close(token.start)?;
                 self.depth -= 1;
                 Ok(inner)
             }
@@ -390,6 +489,70 @@ mod tests {
     }
 
     #[test]
+    fn grouped_values_of_one_key() {
+        let or = |items: Vec<Query>| Query::Or(items);
+        assert_eq!(
+            ok("service:(notes OR calendar)"),
+            or(vec![tag("service", "notes"), tag("service", "calendar")])
+        );
+        assert_eq!(
+            ok("env:dev service:( notes OR \"my app\" OR web-* )"),
+            Query::And(vec![
+                tag("env", "dev"),
+                or(vec![
+                    tag("service", "notes"),
+                    tag("service", "my app"),
+                    tag("service", "web-*")
+                ]),
+            ])
+        );
+        assert_eq!(ok("service:(notes)"), tag("service", "notes"));
+        assert_eq!(
+            ok("service:(a b AND c)"),
+            Query::And(vec![tag("service", "a"), tag("service", "b"), tag("service", "c")])
+        );
+        assert_eq!(
+            ok("host:(a OR (b -c)) OR x"),
+            or(vec![
+                or(vec![
+                    tag("host", "a"),
+                    Query::And(vec![tag("host", "b"), not(tag("host", "c"))])
+                ]),
+                t("x"),
+            ])
+        );
+        assert_eq!(
+            ok("-service:(a OR b)"),
+            not(or(vec![tag("service", "a"), tag("service", "b")]))
+        );
+        assert_eq!(ok("service:(NOT a)"), not(tag("service", "a")));
+        assert_eq!(ok("service:(*)"), tag("service", "*"));
+        // What prints back parses to the same tree.
+        for input in [
+            "service:(notes OR calendar) -env:(dev OR qa)",
+            "a:(b (c OR d))",
+            "-service:x",
+        ] {
+            let query = ok(input);
+            assert_eq!(ok(&query.to_string()), query, "{input} printed as {query}");
+        }
+        assert_eq!(
+            ok("service:(notes OR calendar)").to_string(),
+            "service:notes OR service:calendar"
+        );
+    }
+
+    #[test]
+    fn negated_tags() {
+        assert_eq!(ok("-service:x"), not(tag("service", "x")));
+        assert_eq!(ok("!service:x"), not(tag("service", "x")));
+        assert_eq!(
+            ok("service:notes -service:x"),
+            Query::And(vec![tag("service", "notes"), not(tag("service", "x"))])
+        );
+    }
+
+    #[test]
     fn comparisons() {
         let cmp = |key: &str, op, value| Query::Compare {
             key: key.into(),
@@ -502,11 +665,29 @@ mod tests {
                 8,
                 1,
             ),
+            ("service:(a OR b", "unclosed parenthesis opened at character 8", 8, 1),
             (
-                "service:(a OR b)",
-                "expected a value after `service:` at character 8, found `(` \
-                 (grouped values are not supported: write `service:a OR service:b`)",
-                8,
+                "service:()",
+                "expected a term after `service:(` at character 9, found `)`",
+                9,
+                1,
+            ),
+            (
+                "service:(a OR)",
+                "expected a term after `OR` at character 13, found `)`",
+                13,
+                1,
+            ),
+            (
+                "x service:(a OR env:b)",
+                "expected a value of `service:` at character 16, found `env:b` (a group holds values, not filters)",
+                16,
+                5,
+            ),
+            (
+                "service:(a OR -)",
+                "expected a term right after `-` at character 15, found `)`",
+                15,
                 1,
             ),
             ("(a b", "unclosed parenthesis opened at character 0", 0, 1),

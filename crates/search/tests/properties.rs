@@ -98,7 +98,8 @@ fn query() -> impl Strategy<Value = Query> {
 fn query_like() -> impl Strategy<Value = String> {
     let fragment = proptest::sample::select(vec![
         "AND", "OR", "NOT", "TO", "(", ")", "\"", "\\", " ", "\t", "-", "!", ":", "[", "]", "{", "}", "*", ">", ">=",
-        "<", "<=", "=", "@x", "key", "a", "é", "10", "-1.5", "ms", "µs", "kb", ".", "\u{0}", "\u{202e}",
+        "<", "<=", "=", "@x", "key", "a", "é", "10", "-1.5", "ms", "µs", "kb", ".", "\u{0}", "\u{202e}", "key:(",
+        "@x:(",
     ]);
     prop::collection::vec(fragment, 0..40).prop_map(|parts| parts.concat())
 }

@@ -207,6 +207,11 @@ mod tests {
             "\"by zero\"",
             "get*notes",
             "service:notes -status:ok",
+            "service:(notes OR calendar)",
+            "service:(calendar OR note*)",
+            "-service:calendar",
+            "-service:(calendar OR billing) env:dev",
+            "env:(dev OR prod) @http.status_code:(500 OR 502)",
         ] {
             assert!(matches(query), "{query} should match");
         }
@@ -217,6 +222,10 @@ mod tests {
             "@duration:>1s",
             "missing.tag:x",
             "postgres",
+            "service:(calendar OR billing)",
+            "-service:notes",
+            "-service:(notes OR calendar)",
+            "service:(notes -notes)",
         ] {
             assert!(!matches(query), "{query} should not match");
         }
