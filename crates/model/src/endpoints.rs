@@ -2,6 +2,9 @@
 
 /// Metric series in Datadog's v1 JSON shape.
 pub const SERIES_V1: &str = "/api/v1/series";
+/// Metric series in Datadog's v2 shape: a `MetricPayload` protobuf (Datadog Agent 7) or JSON
+/// (Datadog's API clients).
+pub const SERIES_V2: &str = "/api/v2/series";
 /// Service check runs in Datadog's v1 JSON shape.
 pub const CHECK_RUN_V1: &str = "/api/v1/check_run";
 /// Events in Datadog's v1 JSON shape: one object (Datadog's public API) or an array (the agent).

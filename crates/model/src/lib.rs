@@ -14,6 +14,7 @@ pub mod json;
 pub mod metadata;
 pub mod process;
 pub mod series;
+pub mod series_v2;
 pub mod service_check;
 pub mod sketch;
 pub mod time;

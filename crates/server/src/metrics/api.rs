@@ -38,6 +38,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/v1/events/{id}", Access::Read, get(event)),
         Route::get("/api/ui/service_checks", Access::Read, get(service_checks)),
         Route::intake(endpoints::SERIES_V1, post(super::intake::series)),
+        Route::intake(endpoints::SERIES_V2, post(super::intake::series_v2)),
         Route::intake(endpoints::CHECK_RUN_V1, post(super::intake::check_run)),
         Route::intake(endpoints::SKETCHES, post(super::intake::sketches)),
         Route::intake(endpoints::EVENTS_V1, post(super::intake::events)),

@@ -1,4 +1,4 @@
-//! Intake of series (`/api/v1/series`), service check runs (`/api/v1/check_run`), distribution
+//! Intake of series (`/api/v1/series`, and `/api/v2/series` in protobuf or JSON), service check runs (`/api/v1/check_run`), distribution
 //! sketches (`/api/beta/sketches`) and events (`/api/v1/events`).
 
 use std::sync::Arc;
@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use dogwatch_model::{CheckRun, Event, SeriesPayload, SketchPayload};
+use dogwatch_model::series_v2::{JsonMetricPayload, MetricPayload};
+use dogwatch_model::{CheckRun, Event, Series, SeriesPayload, SketchPayload};
 use dogwatch_store::{Records, SketchSeries};
 use prost::Message;
 use serde_json::{Value, json};
@@ -90,7 +92,13 @@ pub async fn series(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let payload: SeriesPayload = parse(&body_bytes(body)?, "series")?;
+    let series = v1_series(&body_bytes(body)?)?;
+    store(&state, &headers, Records::Series(series)).await
+}
+
+/// Reads and checks a `/api/v1/series` body into the stored form.
+pub fn v1_series(body: &[u8]) -> Result<Vec<Series>, ApiError> {
+    let payload: SeriesPayload = parse(body, "series")?;
     for (i, s) in payload.series.iter().enumerate() {
         if s.metric.trim().is_empty() {
             return Err(ApiError::bad_request(format!("series[{i}] has an empty metric name")));
@@ -102,7 +110,37 @@ pub async fn series(
             )));
         }
     }
-    store(&state, &headers, Records::Series(payload.series)).await
+    Ok(payload.series)
+}
+
+/// `POST /api/v2/series`: a `MetricPayload` protobuf (Datadog Agent 7) or Datadog's v2 JSON
+/// (its API clients), stored as v1 series are; answered 202 `{"errors": []}` as Datadog does.
+pub async fn series_v2(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let series = v2_series(content_type, &body_bytes(body)?)?;
+    let (status, _) = store(&state, &headers, Records::Series(series)).await?;
+    Ok((status, Json(json!({ "errors": [] }))))
+}
+
+/// Reads and checks a `/api/v2/series` body into the stored form: JSON when `content_type`
+/// says JSON (or, without one, when the body starts with `{`), else a `MetricPayload`
+/// protobuf.
+pub fn v2_series(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Series>, ApiError> {
+    let json = match content_type {
+        Some(t) if t.contains("json") => true,
+        Some(t) if t.contains("protobuf") => false,
+        _ => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+    };
+    let payload = if json {
+        MetricPayload::from(parse::<JsonMetricPayload>(body, "series")?)
+    } else {
+        MetricPayload::decode_protobuf(body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    payload.into_series().map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// `POST /api/v1/check_run`: service check runs.
