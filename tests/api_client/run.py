@@ -16,7 +16,7 @@ What happens:
 2. The client is configured as a user would, `Configuration(host="http://127.0.0.1:PORT",
    api_key={"apiKeyAuth": KEY, "appKeyAuth": APP_KEY})`, and used through its own API classes,
    whose answers it deserializes into its models (so a field of the wrong type fails here):
-   v1 AuthenticationApi.validate; MetricsApi.submit_metrics, then query_metrics,
+   v1 AuthenticationApi.validate; MetricsApi.submit_metrics (v1, and v2 plain and deflate), then query_metrics,
    list_active_metrics and list_metrics; EventsApi.create_event, then list_events and get_event;
    v2 ProcessesApi.list_processes (search, paging); SpansApi.list_spans_get (a trace sent to the
    agent's receiver); v1 HostsApi.list_hosts, get_host_totals; TagsApi.create_host_tags,
@@ -75,6 +75,12 @@ try:
     from datadog_api_client.v1.model.host_tags import HostTags
     from datadog_api_client.v1.model.metric_metadata import MetricMetadata
     from datadog_api_client.v2.api.metrics_api import MetricsApi as MetricsApiV2
+    from datadog_api_client.v2.model.metric_content_encoding import MetricContentEncoding
+    from datadog_api_client.v2.model.metric_intake_type import MetricIntakeType
+    from datadog_api_client.v2.model.metric_payload import MetricPayload
+    from datadog_api_client.v2.model.metric_point import MetricPoint
+    from datadog_api_client.v2.model.metric_resource import MetricResource
+    from datadog_api_client.v2.model.metric_series import MetricSeries
     from datadog_api_client.v2.model.spans_aggregate_data import SpansAggregateData
     from datadog_api_client.v2.model.spans_aggregate_request import SpansAggregateRequest
     from datadog_api_client.v2.model.spans_aggregate_request_attributes import SpansAggregateRequestAttributes
@@ -204,6 +210,34 @@ def test_submit_and_query(dw):
     check(values == sorted(v for _, v in POINTS), "values %r, sent %r" % (values, [v for _, v in POINTS]))
     stamps = [t for t, _ in got[scope]]
     check(all(isinstance(t, float) and t > 1e12 for t in stamps), "timestamps are epoch ms: %r" % stamps)
+
+
+def test_submit_v2_and_query(dw):
+    """v2 MetricsApi.submit_metrics as Datadog's own example body has it (type, points, a host
+    resource), plain and deflate-compressed; query_metrics reads the points back."""
+    metric = "apiclient.%s.v2.load" % RUN
+    host = "v2-%s" % HOSTNAME
+    now = int(time.time()) // 60 * 60 - 240
+    sent = [(now, 0.7), (now + 60, 1.25)]
+    with admin(dw) as c:
+        api = MetricsApiV2(c)
+        for (t, v), encoding in zip(sent, [None, MetricContentEncoding.DEFLATE]):
+            body = MetricPayload(series=[MetricSeries(metric=metric, type=MetricIntakeType.UNSPECIFIED,
+                                                      points=[MetricPoint(timestamp=t, value=v)],
+                                                      resources=[MetricResource(name=host, type="host")],
+                                                      tags=["run:%s" % RUN], unit="request", interval=60)])
+            kwargs = {} if encoding is None else {"content_encoding": encoding}
+            accepted = api.submit_metrics(body=body, **kwargs)
+            check(list(accepted.errors) == [], "v2 submit_metrics (%s) answered %r" % (encoding or "plain", accepted))
+        query = "avg:%s{run:%s} by {host}" % (metric, RUN)
+
+        def points():
+            got = query_points(c, query, now - 600, now + 600)
+            return got if sum(len(p) for p in got.values()) == len(sent) else None
+        got = until("the v2 points in query_metrics(%r)" % query, points, WAIT_S, every=0.5)
+    scope = "run:%s,host:%s" % (RUN, host)  # the filter, then the group
+    check(list(got) == [scope], "one series, %r; got scopes %r" % (scope, list(got)))
+    check(got[scope] == [(float(t * 1000), v) for t, v in sent], "points %r, sent %r" % (got[scope], sent))
 
 
 def test_metric_listings(dw):
@@ -551,6 +585,7 @@ def main():
         tests = [
             ("v1 validate: the API key is valid", test_validate),
             ("v1 submit_metrics, then query_metrics returns the points", test_submit_and_query),
+            ("v2 submit_metrics (plain and deflate), then query_metrics returns the points", test_submit_v2_and_query),
             ("v1 list_active_metrics and list_metrics find the metric", test_metric_listings),
             ("v1 create_event, then list_events and get_event find it", test_events),
             ("v2 list_processes: this host's processes, searched and paged", test_processes),
