@@ -79,6 +79,10 @@ pub struct AuthState {
     index: RwLock<Index>,
     /// When the index was last loaded.
     loaded_at: std::sync::Mutex<Instant>,
+    /// Held for a whole reload, so that reloads never interleave: without it, the periodic
+    /// reload could read the store before a key route's insert and replace the index after that
+    /// route's own reload, and the new key would be refused until the next one.
+    reloading: std::sync::Mutex<()>,
     /// Hashes of keys valid while this process runs and never stored: `DD_API_KEY`, and the
     /// key `dogwatch up` gives its own agent.
     extra_api: RwLock<HashSet<String>>,
@@ -97,6 +101,7 @@ impl AuthState {
             store,
             index: RwLock::new(Index::default()),
             loaded_at: std::sync::Mutex::new(Instant::now()),
+            reloading: std::sync::Mutex::new(()),
             extra_api: RwLock::new(HashSet::new()),
             sessions: sessions::Sessions::new(session_idle),
             limiter: limiter::LoginLimiter::default(),
@@ -113,6 +118,7 @@ impl AuthState {
 
     /// Rebuilds the index from the store (a blocking call).
     pub fn reload(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut index = Index::default();
         for key in self.store.api_keys()? {
             index.api.insert(key.hash, key.id);
@@ -237,5 +243,35 @@ pub async fn reload_forever(auth: Arc<AuthState>) {
             Err(e) => tracing::warn!(error = %e, "Reloading users and keys failed."),
             Ok(Ok(())) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dogwatch_store::SqliteStore;
+
+    #[test]
+    fn a_key_created_while_the_periodic_reload_runs_is_valid_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+        let auth = Arc::new(AuthState::load(store.clone(), Duration::from_secs(60)).unwrap());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reloader = {
+            let (auth, stop) = (auth.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    auth.reload().unwrap();
+                }
+            })
+        };
+        for _ in 0..200 {
+            // What the key route does: store the key, then reload.
+            let (key, _) = admin::create_api_key(store.as_ref(), "agents").unwrap();
+            auth.reload().unwrap();
+            assert!(auth.is_valid_api_key(&key), "a key the route just made is refused");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        reloader.join().unwrap();
     }
 }
