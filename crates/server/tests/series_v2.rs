@@ -196,7 +196,8 @@ async fn the_json_form_of_datadogs_clients_is_stored_and_answered_with_no_errors
         "metadata": {"origin": {"product": 1, "service": 2, "metric_type": 3}},
         "a_field_from_a_newer_client": {"x": 1}
     }]});
-    let (status, answer) = post(&s, "application/json", None, body.to_string().into_bytes()).await;
+    // Compressed as the client's `content_encoding=ZSTD1` does: zstd, named `zstd1`.
+    let (status, answer) = post(&s, "application/json", Some("zstd1"), zstd(body.to_string().as_bytes())).await;
     assert_eq!((status, answer), (202, json!({"errors": []})));
     assert_eq!(
         query(&s, "avg:v2.json.temperature{host:json-host}").await,

@@ -2,7 +2,7 @@
 //!
 //! Every intake route needs a known API key (`DD-API-KEY` header, or `api_key` in the
 //! query string as Datadog also allows). Bodies may be compressed (`Content-Encoding`
-//! zstd, deflate or gzip); the size limit applies to the compressed body and again to the
+//! zstd — or `zstd1`, as Datadog's API clients name it — deflate or gzip); the size limit applies to the compressed body and again to the
 //! decompressed one, so a small compressed body cannot expand past it. A body is parsed
 //! whole before anything is stored, so a bad payload stores nothing.
 
@@ -36,11 +36,24 @@ pub fn with_intake_layers(router: Router<Arc<AppState>>, limit: usize) -> Router
     router
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
+        .layer(tower::util::MapRequestLayer::new(zstd1_as_zstd))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             INTAKE_TIMEOUT,
         ))
+}
+
+/// Reads `Content-Encoding: zstd1`, what Datadog's API clients send for zstd
+/// (`MetricContentEncoding.ZSTD1`), as `zstd`.
+fn zstd1_as_zstd<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    let encoding = axum::http::header::CONTENT_ENCODING;
+    if request.headers().get(&encoding).is_some_and(|v| v == "zstd1") {
+        request
+            .headers_mut()
+            .insert(encoding, axum::http::HeaderValue::from_static("zstd"));
+    }
+    request
 }
 
 /// A request that carries a known API key.
