@@ -43,6 +43,25 @@ export interface ServiceStats {
   p95: number;
   p99: number;
   hits_per_s: number;
+  /** The operation these numbers are of: the primary one (most top-level hits) unless asked. */
+  operation?: string;
+  /** The service's top-level operations, most hits first. */
+  operations?: OperationStats[];
+  /** The `_dd.base_service` of the service's spans (an integration service's application). */
+  base_service?: string | null;
+}
+
+/** One top-level operation of a service; a service page's have the RED fields too. */
+export interface OperationStats {
+  name: string;
+  hits: number;
+  errors: number;
+  primary: boolean;
+  avg?: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  error_rate?: number;
 }
 
 export interface ServicesAnswer {
@@ -69,6 +88,10 @@ export interface ServiceAnswer {
   service: string;
   from_ms: number;
   to_ms: number;
+  /** The operation `summary` and `resources` are of; null when the service has no stats. */
+  operation: string | null;
+  operations: OperationStats[];
+  base_service: string | null;
   summary: ServiceStats;
   resources: ResourceStats[];
 }
@@ -85,6 +108,7 @@ export interface SeriesPoint {
 
 export interface SeriesAnswer {
   step_ms: number;
+  operation?: string | null;
   points: SeriesPoint[];
 }
 
@@ -121,9 +145,9 @@ export type TimeRange = { from: number; to: number };
 
 export const apmApi = {
   services: (p: TimeRange & { env?: string }, signal?: AbortSignal) => get<ServicesAnswer>("/api/ui/apm/services", p, signal),
-  service: (service: string, p: TimeRange & { env?: string }, signal?: AbortSignal) =>
+  service: (service: string, p: TimeRange & { env?: string; operation?: string }, signal?: AbortSignal) =>
     get<ServiceAnswer>(`/api/ui/apm/services/${encodeURIComponent(service)}`, p, signal),
-  series: (p: TimeRange & { service: string; resource?: string; env?: string }, signal?: AbortSignal) =>
+  series: (p: TimeRange & { service: string; operation?: string; resource?: string; env?: string }, signal?: AbortSignal) =>
     get<SeriesAnswer>("/api/ui/apm/series", p, signal),
   spans: (p: TimeRange & { query: string; limit: number; cursor?: string | null; entry: boolean }, signal?: AbortSignal) =>
     get<SpansAnswer>("/api/ui/apm/spans", { query: p.query, from: p.from, to: p.to, limit: p.limit, cursor: p.cursor, entry: p.entry ? 1 : undefined }, signal),

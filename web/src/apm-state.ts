@@ -89,16 +89,18 @@ const parseOrder = (p: URLSearchParams, fallback: "asc" | "desc"): "asc" | "desc
   return o === "asc" || o === "desc" ? o : fallback;
 };
 
-/** The Services list: range, env filter and sort. */
+/** The Services list: range, env filter, sort, and whether integration services are grouped
+ * under their base service (`group=base`). */
 export interface ServicesView {
   range: string;
   env: string;
   sort: string;
   order: "asc" | "desc";
+  groupByBase: boolean;
 }
 
-export const SERVICE_COLUMNS = ["service", "env", "type", "hits", "hits_per_s", "errors", "error_rate", "avg", "p50", "p95", "p99"] as const;
-export const DEFAULT_SERVICES_VIEW: ServicesView = { range: DEFAULT_APM_RANGE, env: "", sort: "hits", order: "desc" };
+export const SERVICE_COLUMNS = ["service", "env", "type", "hits", "hits_per_s", "errors", "error_rate", "avg", "p50", "p95", "p99", "operation"] as const;
+export const DEFAULT_SERVICES_VIEW: ServicesView = { range: DEFAULT_APM_RANGE, env: "", sort: "hits", order: "desc", groupByBase: false };
 
 export function parseServicesView(search: string): ServicesView {
   const p = new URLSearchParams(search);
@@ -109,24 +111,56 @@ export function parseServicesView(search: string): ServicesView {
     env: p.get("env") ?? d.env,
     sort: sort && (SERVICE_COLUMNS as readonly string[]).includes(sort) ? sort : d.sort,
     order: parseOrder(p, d.order),
+    groupByBase: p.get("group") === "base",
   };
 }
 
-export function servicesPath(view: ServicesView): string {
+export function servicesPath(view: Omit<ServicesView, "groupByBase"> & { groupByBase?: boolean }): string {
   const d = DEFAULT_SERVICES_VIEW;
   return withSearch("/apm/services", {
     range: rangeParam(view.range),
     env: view.env,
     sort: view.sort === d.sort ? null : view.sort,
     order: view.order === d.order ? null : view.order,
+    group: view.groupByBase ? "base" : null,
   });
 }
 
-/** One service's page: range, env, the resource its charts are filtered to, the resource table's sort. */
+/** A row of the services list as grouped: a service, and how deep it is indented (1 for an
+ * integration service under its base service). */
+export interface GroupedRow<T> {
+  row: T;
+  depth: 0 | 1;
+}
+
+/** Integration services (whose `base_service` is another listed service, as tracers mark
+ * `requests` or `sqlite` spans of the `notes` app) right under their base service, as
+ * Datadog's inferred-services view groups them; the rest keep the order of `rows`. A child
+ * goes under its base service's row of the same env, else the first row of that service; one
+ * whose base service is not listed stays at the top level. */
+export function groupByBaseService<T extends { service: string; env: string; base_service?: string | null }>(rows: readonly T[]): Array<GroupedRow<T>> {
+  const parentOf = (r: T): T | undefined => {
+    const base = r.base_service;
+    if (!base || base === r.service) return undefined;
+    return rows.find((p) => p.service === base && p.env === r.env && !p.base_service) ?? rows.find((p) => p.service === base && !p.base_service);
+  };
+  const children = new Map<T, T[]>();
+  const top: T[] = [];
+  for (const r of rows) {
+    const parent = parentOf(r);
+    if (parent) children.set(parent, [...(children.get(parent) ?? []), r]);
+    else top.push(r);
+  }
+  return top.flatMap((r) => [{ row: r, depth: 0 as const }, ...(children.get(r) ?? []).map((c) => ({ row: c, depth: 1 as const }))]);
+}
+
+/** One service's page: range, env, the operation it reports (null: the primary one), the
+ * resource its charts are filtered to, the resource table's sort. */
 export interface ServiceView {
   service: string;
   range: string;
   env: string;
+  operation: string | null;
   resource: string | null;
   sort: string;
   order: "asc" | "desc";
@@ -141,6 +175,7 @@ export function parseServiceView(service: string, search: string): ServiceView {
     service,
     range: parseRange(p),
     env: p.get("env") ?? "",
+    operation: p.get("operation") || null,
     resource: p.get("resource"),
     sort: sort && (RESOURCE_COLUMNS as readonly string[]).includes(sort) ? sort : "total_duration",
     order: parseOrder(p, "desc"),
@@ -151,6 +186,7 @@ export function servicePath(view: Pick<ServiceView, "service"> & Partial<Service
   return withSearch(`/apm/services/${encodeURIComponent(view.service)}`, {
     range: view.range ? rangeParam(view.range) : null,
     env: view.env,
+    operation: view.operation,
     resource: view.resource,
     sort: view.sort && view.sort !== "total_duration" ? view.sort : null,
     order: view.order === "asc" ? "asc" : null,
@@ -198,10 +234,20 @@ export function tracePath(view: Pick<TraceView, "traceId"> & Partial<TraceView>)
   });
 }
 
-/** The explorer query for a service's spans, or for one of its resources. */
-export function serviceQuery(service: string, resource?: string | null): string {
-  const q = `service:${quoteValue(service)}`;
+/** The explorer query for a service's spans, or for one of its resources (of one operation
+ * when given). */
+export function serviceQuery(service: string, resource?: string | null, operation?: string | null): string {
+  let q = `service:${quoteValue(service)}`;
+  if (operation) q += ` operation_name:${quoteValue(operation)}`;
   return resource ? `${q} resource_name:${quoteValue(resource)}` : q;
+}
+
+/** The operations a service page's selector offers: the service's (most hits first), plus the
+ * one in the URL when the range has none of it, so the selection stays visible. */
+export function operationOptions(operations: ReadonlyArray<{ name: string; hits: number; primary?: boolean }>, selected: string | null): Array<{ name: string; hits: number | null; primary: boolean }> {
+  const list: Array<{ name: string; hits: number | null; primary: boolean }> = operations.map((o) => ({ name: o.name, hits: o.hits, primary: o.primary === true }));
+  if (selected && !list.some((o) => o.name === selected)) list.push({ name: selected, hits: null, primary: false });
+  return list;
 }
 
 /** The Live Processes page filtered to one host (the value quoted when the search needs it). */

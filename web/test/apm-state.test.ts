@@ -3,9 +3,11 @@ import {
   DEFAULT_EXPLORER_VIEW,
   DEFAULT_SERVICES_VIEW,
   explorerPath,
+  groupByBaseService,
   hostProcessesPath,
   matchRoute,
   nextSort,
+  operationOptions,
   parseExplorerView,
   parseServicesView,
   parseServiceView,
@@ -45,16 +47,19 @@ describe("APM page state in the URL", () => {
   it("the services list: defaults write nothing, every setting round-trips, unknown values fall back", () => {
     expect(servicesPath(DEFAULT_SERVICES_VIEW)).toBe("/apm/services");
     expect(parseServicesView("")).toEqual(DEFAULT_SERVICES_VIEW);
-    const v = { range: "7d", env: "prod", sort: "p99", order: "asc" as const };
+    const v = { range: "7d", env: "prod", sort: "p99", order: "asc" as const, groupByBase: true };
+    expect(servicesPath(v)).toContain("group=base");
     expect(parseServicesView(search(servicesPath(v)))).toEqual(v);
+    expect(parseServicesView("?sort=operation").sort).toBe("operation");
     expect(parseServicesView("?range=3y&sort=bogus&order=up")).toEqual(DEFAULT_SERVICES_VIEW);
   });
 
   it("a service page keeps range, env, resource and sort", () => {
-    const v = { service: "notes", range: "15m", env: "dev", resource: "GET /notes", sort: "p95", order: "asc" as const };
+    const v = { service: "notes", range: "15m", env: "dev", operation: "another_process", resource: "GET /notes", sort: "p95", order: "asc" as const };
     expect(parseServiceView("notes", search(servicePath(v)))).toEqual(v);
     expect(servicePath({ service: "notes" })).toBe("/apm/services/notes");
-    expect(parseServiceView("notes", "")).toEqual({ service: "notes", range: "1h", env: "", resource: null, sort: "total_duration", order: "desc" });
+    expect(parseServiceView("notes", "")).toEqual({ service: "notes", range: "1h", env: "", operation: null, resource: null, sort: "total_duration", order: "desc" });
+    expect(parseServiceView("notes", "?operation=").operation).toBe(null);
   });
 
   it("the explorer: entry spans only by default, entry=0 to list all", () => {
@@ -81,6 +86,7 @@ describe("APM page state in the URL", () => {
     expect(serviceQuery("notes")).toBe("service:notes");
     expect(serviceQuery("notes", "GET /notes")).toBe('service:notes resource_name:"GET /notes"');
     expect(serviceQuery("notes", "notes.list")).toBe("service:notes resource_name:notes.list");
+    expect(serviceQuery("notes_helper", null, "long_running_process")).toBe("service:notes_helper operation_name:long_running_process");
   });
 
   it("ranges have lengths", () => {
@@ -110,5 +116,33 @@ describe("client-side sorting", () => {
     expect(nextSort({ sort: "hits", order: "desc" }, "hits", false)).toEqual({ sort: "hits", order: "asc" });
     expect(nextSort({ sort: "hits", order: "desc" }, "service", true)).toEqual({ sort: "service", order: "asc" });
     expect(nextSort({ sort: "service", order: "asc" }, "p99", false)).toEqual({ sort: "p99", order: "desc" });
+  });
+});
+
+describe("operations and base services", () => {
+  it("the operation selector offers the service's operations, and keeps one the range lacks", () => {
+    const ops = [
+      { name: "long_running_process", hits: 3, primary: true },
+      { name: "another_process", hits: 1, primary: false },
+    ];
+    expect(operationOptions(ops, null)).toEqual(ops);
+    expect(operationOptions(ops, "another_process")).toEqual(ops);
+    expect(operationOptions(ops, "gone")).toEqual([...ops, { name: "gone", hits: null, primary: false }]);
+    expect(operationOptions([], null)).toEqual([]);
+  });
+
+  it("integration services go right under their base service, in its env, keeping the order otherwise", () => {
+    const rows = [
+      { service: "requests", env: "dev", base_service: "notes" },
+      { service: "calendar", env: "dev", base_service: null },
+      { service: "notes", env: "prod", base_service: null },
+      { service: "notes", env: "dev", base_service: null },
+      { service: "sqlite", env: "dev", base_service: "notes" },
+      { service: "flask", env: "qa", base_service: "notes" },
+      { service: "orphan", env: "dev", base_service: "not-listed" },
+    ];
+    const grouped = groupByBaseService(rows).map(({ row, depth }) => `${depth ? "  " : ""}${row.service}/${row.env}`);
+    expect(grouped).toEqual(["calendar/dev", "notes/prod", "  flask/qa", "notes/dev", "  requests/dev", "  sqlite/dev", "orphan/dev"]);
+    expect(groupByBaseService([{ service: "self", env: "", base_service: "self" }])).toEqual([{ row: { service: "self", env: "", base_service: "self" }, depth: 0 }]);
   });
 });

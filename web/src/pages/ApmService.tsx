@@ -1,11 +1,13 @@
 // One APM service: its RED numbers over the range, charts of latency and of hits and errors,
-// and its resources (endpoints, queries). Clicking a resource narrows the charts to it; the
-// resource is in the URL. Reloaded every 10 s.
+// and its resources (endpoints, queries), all of one operation: the primary one (most
+// top-level hits) unless the operation selector picks another, as Datadog's service page.
+// Clicking a resource narrows the charts to it; operation and resource are in the URL.
+// Reloaded every 10 s.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { apmApi, type ResourceStats, type SeriesAnswer, type ServiceAnswer } from "../apm-api";
-import { explorerPath, nextSort, parseServiceView, rangeMs, servicePath, serviceQuery, servicesPath, sortRows, type ServiceView } from "../apm-state";
+import { explorerPath, nextSort, operationOptions, parseServiceView, rangeMs, servicePath, serviceQuery, servicesPath, sortRows, type ServiceView } from "../apm-state";
 import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, Stat, redColumns } from "../components/ApmParts";
 import { TimeChart } from "../components/TimeChart";
 import { formatCount, formatDuration, formatPerSecond, formatRatio } from "../format";
@@ -47,13 +49,14 @@ export function ApmServicePage(props: { service: string; search: string }) {
         const to = Date.now();
         const from = to - rangeMs(v.range);
         const env = v.env || undefined;
+        const operation = v.operation ?? undefined;
         try {
           const [detail, series] = await Promise.all([
-            apmApi.service(v.service, { from, to, env }, signal).catch((e) => {
+            apmApi.service(v.service, { from, to, env, operation }, signal).catch((e) => {
               if (e instanceof ApiError && e.status === 404) return null;
               throw e;
             }),
-            apmApi.series({ service: v.service, resource: v.resource ?? undefined, env, from, to }, signal),
+            apmApi.series({ service: v.service, operation, resource: v.resource ?? undefined, env, from, to }, signal),
           ]);
           if (signal.aborted) return;
           setData({ detail, series, from, to });
@@ -68,7 +71,7 @@ export function ApmServicePage(props: { service: string; search: string }) {
   );
   useLiveRefresh(refresher);
 
-  const dataKey = `${view.service}|${view.range}|${view.env}|${view.resource ?? ""}`;
+  const dataKey = `${view.service}|${view.range}|${view.env}|${view.operation ?? ""}|${view.resource ?? ""}`;
   const firstKey = useRef(dataKey);
   useEffect(() => {
     if (firstKey.current === dataKey) return;
@@ -100,6 +103,13 @@ export function ApmServicePage(props: { service: string; search: string }) {
   const s = detail?.summary;
   const stepS = data?.series ? Math.round(data.series.step_ms / 1000) : null;
   const sort = (column: string) => setView(nextSort(view, column, column === "resource" || column === "name"), false);
+  const operations = operationOptions(detail?.operations ?? [], view.operation);
+  const shownOperation = view.operation ?? detail?.operation ?? null;
+  // Another operation has other resources: the resource filter goes with the old one.
+  const pickOperation = (name: string) => {
+    const primary = operations.find((o) => o.primary)?.name;
+    setView({ operation: name === primary ? null : name, resource: null });
+  };
 
   return (
     <div class="apm">
@@ -114,8 +124,27 @@ export function ApmServicePage(props: { service: string; search: string }) {
             </button>
           </span>
         )}
+        {detail?.base_service && (
+          <span class="muted" data-base-service={detail.base_service} title="_dd.base_service of its spans">
+            base service <NavLink href={servicePath({ service: detail.base_service, range: view.range, env: view.env })}>{detail.base_service}</NavLink>
+          </span>
+        )}
+        {operations.length > 0 && (
+          <label class="inline" title="A service's numbers are those of one operation: the primary one (most hits) unless you pick another">
+            Operation{" "}
+            <select name="operation" value={shownOperation ?? ""} onChange={(e) => pickOperation((e.target as HTMLSelectElement).value)}>
+              {operations.map((o) => (
+                <option key={o.name} value={o.name}>
+                  {o.name}
+                  {o.hits != null ? ` (${formatCount(o.hits)} hits)` : " (no hits in range)"}
+                  {o.primary ? " · primary" : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <RangePicker range={view.range} onChange={(range) => setView({ range })} />
-        <NavLink href={explorerPath({ query: serviceQuery(view.service), range: view.range })} class="button">
+        <NavLink href={explorerPath({ query: serviceQuery(view.service, null, view.operation), range: view.range })} class="button">
           View traces
         </NavLink>
         <span class="spacer" />

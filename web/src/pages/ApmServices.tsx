@@ -1,9 +1,11 @@
 // The APM Services page: each service's requests, errors and latency (RED metrics) over the
-// chosen range, from the stats of its entry spans. Sorted in the browser; reloaded every 10 s.
+// chosen range, from the stats of its primary operation (the top-level operation name with the
+// most hits, as Datadog scopes a service). Integration services (`requests`, `sqlite`, …) can be
+// grouped under their base service (`_dd.base_service`). Sorted in the browser; reloaded every 10 s.
 
 import { useMemo, useRef, useState } from "preact/hooks";
 import { apmApi, type ServiceStats } from "../apm-api";
-import { nextSort, parseServicesView, rangeMs, servicePath, servicesPath, sortRows, type ServicesView } from "../apm-state";
+import { groupByBaseService, nextSort, parseServicesView, rangeMs, servicePath, servicesPath, sortRows, type ServicesView } from "../apm-state";
 import { NavLink, RangePicker, type RedColumn, RefreshStatus, SortHeader, redColumns } from "../components/ApmParts";
 import { formatCount, formatPerSecond } from "../format";
 import { Refresher } from "../refresher";
@@ -20,6 +22,7 @@ const COLUMNS: Array<RedColumn<ServiceStats>> = [
   { name: "hits", label: "Hits", num: true, format: formatCount },
   { name: "hits_per_s", label: "Hits/s", num: true, format: formatPerSecond },
   ...redColumns<ServiceStats>(),
+  { name: "operation", label: "Operation" },
 ];
 
 export function ApmServicesPage(props: { search: string }) {
@@ -56,8 +59,12 @@ export function ApmServicesPage(props: { search: string }) {
   // A new range or env reloads at once.
   useReloadOnChange(refresher, `${view.range}|${view.env}`);
 
-  const rows = useMemo(() => (services ? sortRows(services, view.sort, view.order) : null), [services, view.sort, view.order]);
-  const sort = (column: string) => setView(nextSort(view, column, column === "service" || column === "env" || column === "type"), false);
+  const rows = useMemo(() => {
+    if (!services) return null;
+    const sorted = sortRows(services, view.sort, view.order);
+    return view.groupByBase ? groupByBaseService(sorted) : sorted.map((row) => ({ row, depth: 0 as const }));
+  }, [services, view.sort, view.order, view.groupByBase]);
+  const sort = (column: string) => setView(nextSort(view, column, column === "service" || column === "env" || column === "type" || column === "operation"), false);
   // The env in the URL stays offered even when the range has no data for it.
   const envOptions = view.env && !envs.includes(view.env) ? [...envs, view.env] : envs;
 
@@ -75,6 +82,9 @@ export function ApmServicesPage(props: { search: string }) {
               </option>
             ))}
           </select>
+        </label>
+        <label class="inline" title="Integration services (requests, sqlite, …) under the service whose spans they are (_dd.base_service)">
+          <input type="checkbox" name="group-by-base" checked={view.groupByBase} onChange={(e) => setView({ groupByBase: (e.target as HTMLInputElement).checked }, false)} /> Group by base service
         </label>
         <RangePicker range={view.range} onChange={(range) => setView({ range })} />
         <NavLink href="/apm/traces" class="toolbar-link">
@@ -105,17 +115,36 @@ export function ApmServicesPage(props: { search: string }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((s) => {
+              {rows.map(({ row: s, depth }) => {
                 // A row is one service in one env: its page shows that env.
                 const href = servicePath({ service: s.service, range: view.range, env: s.env || view.env || undefined });
+                const others = (s.operations?.length ?? 1) - 1;
                 return (
-                  <tr key={`${s.service}|${s.env}`} class="clickable" data-service={s.service} onClick={(e) => (e.target as HTMLElement).tagName !== "A" && navigate(href)}>
+                  <tr
+                    key={`${s.service}|${s.env}`}
+                    class={`clickable${depth ? " child" : ""}`}
+                    data-service={s.service}
+                    data-base-service={s.base_service ?? undefined}
+                    onClick={(e) => (e.target as HTMLElement).tagName !== "A" && navigate(href)}
+                  >
                     {COLUMNS.map((c) =>
                       c.name === "service" ? (
-                        <td key={c.name}>
+                        <td key={c.name} style={depth ? { paddingLeft: "24px" } : undefined}>
+                          {depth ? "↳ " : ""}
                           <NavLink href={href} class="strong">
                             {s.service}
                           </NavLink>
+                          {s.base_service && !depth && (
+                            <span class="muted" title="_dd.base_service of its spans">
+                              {" "}
+                              · base {s.base_service}
+                            </span>
+                          )}
+                        </td>
+                      ) : c.name === "operation" ? (
+                        <td key={c.name} class="mono" title={s.operations?.map((o) => `${o.name}: ${o.hits} hits`).join("\n")}>
+                          {s.operation ?? "—"}
+                          {others > 0 && <span class="muted"> +{others}</span>}
                         </td>
                       ) : (
                         <td key={c.name} class={`${c.num ? "num" : ""}${c.name === "error_rate" && s.error_rate > 0 ? " bad" : ""}`}>
