@@ -41,15 +41,31 @@ pub fn completion(args: CompletionArgs) -> Result<()> {
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(shell, &mut command, "dogwatch", &mut std::io::stdout());
-    Ok(())
+    // Into a buffer first: clap_complete panics when its writer fails, and a reader that
+    // closes the pipe early (`| head`) is not an error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "dogwatch", &mut script);
+    write_stdout(&script)
+}
+
+/// Writes `bytes` to stdout; a closed pipe ends the output quietly.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Prints dogwatch.1, or writes every page into --out-dir.
 pub fn man(args: ManArgs) -> Result<()> {
     let command = crate::Cli::command();
     match args.out_dir {
-        None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            write_stdout(&page)?;
+        }
         Some(dir) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             clap_mangen::generate_to(command, &dir)
