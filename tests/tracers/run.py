@@ -240,6 +240,10 @@ def assert_resources_and_custom_spans(traces):
     one(traces["get"], "tracer.trace('notes_helper.get_note')", name="notes_helper.get_note", resource="get_note", service="notes")
     one(traces["error"], "tracer.trace('notes.explode')", name="notes.explode", resource="explode", service="notes")
     one(traces["create_dated"], "calendar's @tracer.wrap", name="calendar.pick_date", resource="pick_date", service="calendar")
+    # The tutorial's notes_helper: spans of another service, so top-level ones, with two operation names
+    helper = sorted(x["name"] for x in traces["list"] if x["service"] == "notes_helper")
+    check(helper == ["another_process", "long_running_process", "long_running_process"],
+          "notes_helper spans in the list trace: %s, expected long_running_process twice and another_process" % helper)
     # An integration span of another service (sqlite) inside the notes trace
     q = one(traces["get"], "sqlite query", name="sqlite.query", service="sqlite")
     check(q["type"] == "sql" and q["resource"] == "SELECT id, description FROM notes WHERE id = ?",
@@ -765,6 +769,65 @@ def dogwatch_tests(run, reference):
         url2, status2, data2 = dw.api("/api/ui/apm/services", **{"from": "now-15m", "to": "now", "env": "no-such-env"})
         check(status2 == 200 and not data2.get("services"), "GET %s -> %s with %r, expected no services" % (url2, status2, str(data2)[:200]))
     run_test("dogwatch: services list: notes and calendar with hits, errors > 0 for notes", services)
+
+    def primary_operation():
+        # GET /notes calls notes_helper's long_running_process twice (~100 ms) and another_process
+        # once (~20 ms): the service reports its primary operation, not the two mixed (3 hits, ~73 ms).
+        span = {"from": "now-15m", "to": "now"}
+
+        def ready():
+            url, status, data = dw.api("/api/ui/apm/services", **span)
+            check(status == 200, "GET %s -> %s %s" % (url, status, str(data)[:300]))
+            rows = {r.get("service"): r for r in data.get("services", [])}
+            row = rows.get("notes_helper")
+            ops = {o.get("name"): o.get("hits") for o in (row or {}).get("operations", [])}
+            check(ops == {"long_running_process": 2, "another_process": 1},
+                  "GET %s: notes_helper operations %r, expected long_running_process 2 and another_process 1; row %s" % (url, ops, row))
+            return url, row, rows
+        url, row, rows = until("notes_helper's two operations in the services list", ready, STATS_WAIT_S, every=1)
+        check((row.get("operation"), row.get("hits")) == ("long_running_process", 2),
+              "GET %s: notes_helper reports %r with %r hits, expected its primary operation long_running_process with 2" % (
+                  url, row.get("operation"), row.get("hits")))
+        check(row.get("avg") and row["avg"] >= 95e6, "notes_helper avg %r ns, expected long_running_process's ~100 ms" % row.get("avg"))
+        check([o.get("primary") for o in row["operations"]] == [True, False], "primary marks %s" % row["operations"])
+        check(rows["notes"].get("operation") == "flask.request", "notes reports %r, expected flask.request" % rows["notes"].get("operation"))
+        url, status, data = dw.api("/api/ui/apm/services", operation="another_process", **span)
+        other = {r.get("service"): r for r in data.get("services", [])}
+        check(set(other) == {"notes_helper"}, "GET %s: services %s, expected only notes_helper" % (url, sorted(other)))
+        a = other["notes_helper"]
+        check((a.get("operation"), a.get("hits")) == ("another_process", 1) and 15e6 <= (a.get("avg") or 0) < 95e6,
+              "GET %s: %r, %r hits, avg %r; expected another_process, 1 hit of ~20 ms" % (url, a.get("operation"), a.get("hits"), a.get("avg")))
+        url, status, page = dw.api("/api/ui/apm/services/notes_helper", **span)
+        check(status == 200 and page.get("operation") == "long_running_process" and page.get("summary", {}).get("hits") == 2,
+              "GET %s -> %s: operation %r, summary hits %r" % (url, status, page.get("operation"), page.get("summary", {}).get("hits")))
+        names = {r.get("name") for r in page.get("resources", [])}
+        check(names == {"long_running_process"}, "GET %s: resources of operations %s, expected long_running_process only" % (url, names))
+        url, status, page = dw.api("/api/ui/apm/services/notes_helper", operation="another_process", **span)
+        check(page.get("summary", {}).get("hits") == 1, "GET %s: summary hits %r, expected 1" % (url, page.get("summary", {}).get("hits")))
+        # _dd.base_service as the tracer set it on the spans of services other than DD_SERVICE
+        for service in ("notes_helper", "sqlite", "requests"):
+            u, st, d = dw.api("/api/ui/apm/spans", query="service:%s" % service, **{"from": "now-15m", "to": "now", "limit": 1})
+            spans = d.get("spans", []) if isinstance(d, dict) else []
+            tagged = spans[0].get("meta", {}).get("_dd.base_service") if spans else None
+            check(spans and tagged == "notes", "GET %s: the newest %s span's _dd.base_service is %r, expected 'notes'" % (u, service, tagged))
+            if service in rows:
+                check(rows[service].get("base_service") == "notes", "services list: %s base_service %r, expected 'notes'" % (
+                    service, rows[service].get("base_service")))
+        check(rows["notes"].get("base_service") is None, "notes base_service %r, expected none" % rows["notes"].get("base_service"))
+    run_test("dogwatch: notes_helper reports its primary operation (per operation, selectable), base services", primary_operation)
+
+    def grouped_search():
+        span = {"from": "now-15m", "to": "now", "limit": 1000}
+        u, st, d = dw.api("/api/ui/apm/spans", query="service:(notes OR calendar)", **span)
+        check(st == 200, "GET %s -> %s %s" % (u, st, str(d)[:300]))
+        got = {s.get("service") for s in d.get("spans", [])}
+        check(got == {"notes", "calendar"}, "GET %s: services %s, expected notes and calendar" % (u, sorted(got)))
+        u, st, d = dw.api("/api/ui/apm/spans", query="-service:notes env:%s" % ENV_NAME, **span)
+        got = {s.get("service") for s in d.get("spans", [])}
+        check(st == 200 and got and "notes" not in got, "GET %s -> %s: services %s, expected some and no notes" % (u, st, sorted(got)))
+        u, st, d = dw.api("/api/ui/apm/spans", query="service:(notes OR", **span)
+        check(st == 400 and "query_error" in d, "GET %s (an unclosed group) -> %s %s, expected 400 with query_error" % (u, st, str(d)[:200]))
+    run_test("dogwatch: span search `service:(notes OR calendar)` and `-service:notes`", grouped_search)
 
     def service_detail():
         url, status, data = dw.api("/api/ui/apm/services/notes", **{"from": "now-15m", "to": "now"})

@@ -5,7 +5,8 @@ DD_TRACE_AGENT_URL (or DD_TRACE_AGENT_PORT) set. It listens on 127.0.0.1:$NOTES_
 calendar service at $CALENDAR_URL.
 
 Routes:
-  GET  /notes                      lists the notes
+  GET  /notes                      lists the notes (calling the tutorial's `notes_helper`
+                                   service: long_running_process twice, another_process once)
   POST /notes?desc=...             adds one
   POST /notes?desc=...&add_date=y  adds one dated by the calendar service (one distributed trace)
   GET  /notes/<id>                 one note (404 when it does not exist)
@@ -18,6 +19,7 @@ find the trace a request made; that header is the tests' addition to the tutoria
 import os
 import sqlite3
 import threading
+import time
 
 import requests
 from flask import Flask, jsonify, request
@@ -71,7 +73,21 @@ class NotesLogic:
             return None if row is None else {"id": row[0], "description": row[1]}
 
 
+class NotesHelper:
+    """The tutorial's `notes_helper` service: spans of another service inside the notes trace,
+    so each is a top-level span of `notes_helper` with its own operation name."""
+
+    @tracer.wrap(name="long_running_process", service="notes_helper")
+    def long_running_process(self):
+        time.sleep(0.1)
+
+    @tracer.wrap(name="another_process", service="notes_helper")
+    def another_process(self):
+        time.sleep(0.02)
+
+
 logic = NotesLogic()
+helper = NotesHelper()
 
 
 @app.after_request
@@ -86,6 +102,9 @@ def add_trace_id(response):
 def list_notes():
     root = tracer.current_root_span()
     root.set_tag("customer.tier", "gold")
+    helper.long_running_process()
+    helper.long_running_process()
+    helper.another_process()
     return jsonify(logic.list_notes())
 
 
