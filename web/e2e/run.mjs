@@ -58,12 +58,14 @@ function e2eTrace() {
       span(ERROR_SPAN_ID, 7003, "e2e-payments", "grpc.server", "Charge", 10, 34, {
         error: true,
         meta: {
+          // As a tracer marks the spans of a service other than its own (an integration's).
+          "_dd.base_service": "e2e-web",
           "error.type": "PaymentDeclined",
           "error.message": "card declined: insufficient funds",
           "error.stack": "Traceback (most recent call last):\n  File \"payments.py\", line 42, in charge\n    raise PaymentDeclined(\"card declined\")",
         },
       }),
-      span(7005, ERROR_SPAN_ID, "e2e-payments", "postgres.query", "SELECT balance FROM accounts WHERE id = ?", 12, 8, { type: "sql" }),
+      span(7005, ERROR_SPAN_ID, "e2e-payments", "postgres.query", "SELECT balance FROM accounts WHERE id = ?", 12, 8, { type: "sql", meta: { "_dd.base_service": "e2e-web" } }),
     ],
   ];
 }
@@ -445,10 +447,23 @@ try {
     await until("the sort in the URL", async () => /sort=service/.test(page.url()));
     assert.deepEqual(await page.locator("tr[data-service]").evaluateAll((rs) => rs.map((r) => r.dataset.service).filter((s) => s.startsWith("e2e-"))), ["e2e-payments", "e2e-web"]);
     await page.screenshot({ path: join(shots, "apm-services.png") });
+    // e2e-payments' spans name e2e-web as their base service: grouped, it goes right under it.
+    assert.equal(await page.locator('tr[data-service="e2e-payments"]').getAttribute("data-base-service"), "e2e-web");
+    await page.locator('input[name="group-by-base"]').check();
+    await until("group=base in the URL", async () => new URL(page.url()).searchParams.get("group") === "base");
+    await until("e2e-payments under e2e-web", async () =>
+      JSON.stringify(await page.locator("tr[data-service]").evaluateAll((rs) => rs.filter((r) => r.dataset.service.startsWith("e2e-")).map((r) => `${r.dataset.service}${r.classList.contains("child") ? " (child)" : ""}`))) ===
+      JSON.stringify(["e2e-web", "e2e-payments (child)"]));
+    assert.equal(await web.locator("td").last().innerText(), "http.request", "the Operation column shows e2e-web's primary operation");
 
     await web.getByRole("link", { name: "e2e-web" }).click();
     await page.waitForURL(/\/apm\/services\/e2e-web/);
     await page.locator('[data-stat="Hits"]').waitFor();
+    // The operation selector offers the service's top-level operation, selected as the primary one.
+    const operation = page.locator('select[name="operation"]');
+    await operation.waitFor();
+    assert.equal(await operation.inputValue(), "http.request");
+    assert.match(await operation.locator("option").first().innerText(), /http\.request \(\d+ hits?\) · primary/);
     const resource = page.locator('tr[data-resource="GET /checkout"]');
     await resource.waitFor();
     await resource.click();

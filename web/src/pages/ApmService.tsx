@@ -136,7 +136,7 @@ export function ApmServicePage(props: { service: string; search: string }) {
               {operations.map((o) => (
                 <option key={o.name} value={o.name}>
                   {o.name}
-                  {o.hits != null ? ` (${formatCount(o.hits)} hits)` : " (no hits in range)"}
+                  {o.hits != null ? ` (${formatCount(o.hits)} ${o.hits === 1 ? "hit" : "hits"})` : " (no hits in range)"}
                   {o.primary ? " · primary" : ""}
                 </option>
               ))}
