@@ -4,8 +4,10 @@
 //! Bin keys `k` follow `libdd-ddsketch`'s default log mapping (γ = 1.015625, Datadog's 1/128
 //! relative accuracy, indices offset so that 1e-9 maps to 1): a positive key is the bin of a
 //! positive value, a negative key the bin of the value's magnitude for a negative value, and
-//! key 0 holds zeros (|v| < 1e-9). `n` are the bins' counts. The bins are dogwatch's own
-//! indexing of Datadog's shape: a Datadog backend would read the keys differently.
+//! key 0 holds zeros (|v| < 1e-9). `n` are the bins' counts. These are also the keys of the
+//! stock Datadog Agent (the Go agent's `pkg/quantile`: γ = 1 + 2/128, log base γ rounded plus
+//! the bias 1338 that gives 1e-9 key 1), so its sketches read as dogwatch's own; the server's
+//! `metrics::distribution` tests check the two key by key.
 
 /// The smallest magnitude kept in a bin of its own; smaller values count as zero.
 pub const MIN_BINNED_VALUE: f64 = 1e-9;

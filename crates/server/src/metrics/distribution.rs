@@ -3,7 +3,9 @@
 //!
 //! Each stored point is a `Dogsketch` whose bin keys follow `libdd-ddsketch`'s default mapping
 //! (see `dogwatch_model::sketch`): key `k > 0` is the bin of a positive value, `-k` the bin of
-//! the same magnitude negated, 0 holds zeros.
+//! the same magnitude negated, 0 holds zeros. This is also the Go agent's mapping
+//! (`pkg/quantile`: γ = 1 + 2/128, 1e-9 in bin 1), so a stock Datadog Agent's sketches are read
+//! as they are.
 
 use std::collections::BTreeMap;
 
@@ -166,6 +168,41 @@ mod tests {
         assert_eq!(merged.stat(Stat::Count), Some(2000.0));
         assert_eq!(merged.stat(Stat::Avg), Some(1000.5));
         assert_eq!(merged.stat(Stat::Max), Some(2000.0));
+    }
+
+    /// The Go agent's key of `v` (its `pkg/quantile` formula, written out here on its own):
+    /// round half to even of log base 1 + 2/128 of |v|, plus the bias 1 − ⌊log_γ 1e-9⌋ = 1338;
+    /// 0 below 1e-9; negated for negative values.
+    fn go_agent_key(v: f64) -> i32 {
+        let ln_gamma = (2.0f64 / 128.0).ln_1p();
+        let bias = 1 - (1e-9f64.ln() / ln_gamma).floor() as i32;
+        assert_eq!(bias, 1338);
+        if v.abs() < 1e-9 {
+            return 0;
+        }
+        let key = (v.abs().ln() / ln_gamma).round_ties_even() as i32 + bias;
+        if v < 0.0 { -key } else { key }
+    }
+
+    #[test]
+    fn the_go_agents_keys_are_the_stored_keys() {
+        // libdd-ddsketch's default γ = (1 + 1/129) / (1 − 1/129) = 130/128 is the Go agent's
+        // 1 + 2/128, and both put 1e-9 in bin 1: a stock Datadog Agent's bins are read as they are.
+        let stored = mapping();
+        assert_eq!(stored.0, 1.015625);
+        let mut seed = 0x2545f4914f6cdd1du64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Magnitudes from 1e-9 to 1e12, both signs.
+            let magnitude = 10f64.powf((seed >> 11) as f64 / (1u64 << 53) as f64 * 21.0 - 9.0);
+            let v = if seed & 1 == 0 { magnitude } else { -magnitude };
+            let ours = crate::apm::sketch::index_of(stored, v.abs());
+            assert_eq!(go_agent_key(v), if v < 0.0 { -ours } else { ours }, "{v}");
+        }
+        assert_eq!(go_agent_key(1.0), 1338);
+        assert_eq!(go_agent_key(0.0), 0);
     }
 
     #[test]

@@ -21,7 +21,8 @@ use crate::http::intake::{body_bytes, parse, store};
 use crate::now_ms;
 
 /// `POST /api/beta/sketches`: a `SketchPayload` protobuf; each point is stored as its encoded
-/// `Dogsketch`.
+/// `Dogsketch`. The keys of dogwatch's own agent (libdd-ddsketch's mapping) and of a stock
+/// Datadog Agent (the Go agent's `pkg/quantile`) are the same bins, so both are stored as sent.
 pub async fn sketches(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
