@@ -13,6 +13,8 @@ pub mod event;
 pub mod json;
 pub mod metadata;
 pub mod process;
+pub mod process_agent;
+pub mod protobuf;
 pub mod series;
 pub mod series_v2;
 pub mod service_check;

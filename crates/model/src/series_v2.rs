@@ -9,8 +9,6 @@
 //! `device` resource becomes a `device:<name>` tag, as Datadog's v1 `device` field does. The
 //! unit, `source_type_name` and origin metadata are read and checked but not kept.
 
-use prost::Message;
-use prost::bytes::Buf;
 use serde::Deserialize;
 
 use crate::series::{MetricKind, Series};
@@ -136,38 +134,13 @@ pub enum SeriesV2Error {
     },
 }
 
-/// A byte slice that counts what the decoder read, to tell where a decode failed.
-struct CountingBuf<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Buf for CountingBuf<'_> {
-    fn remaining(&self) -> usize {
-        self.data.len() - self.pos
-    }
-
-    fn chunk(&self) -> &[u8] {
-        &self.data[self.pos..]
-    }
-
-    fn advance(&mut self, cnt: usize) {
-        self.pos = (self.pos + cnt).min(self.data.len());
-    }
-}
-
 impl MetricPayload {
     /// Decodes a protobuf `MetricPayload`. Unknown fields are skipped, as protobuf does; on a
     /// failure the error names the message and field path (prost's) and the byte offset.
     pub fn decode_protobuf(body: &[u8]) -> Result<MetricPayload, SeriesV2Error> {
-        MetricPayload::decode(body).map_err(|first| {
-            // Decode again, counting, only to tell where it failed.
-            let mut counting = CountingBuf { data: body, pos: 0 };
-            let error = MetricPayload::decode(&mut counting).err().unwrap_or(first);
-            SeriesV2Error::Protobuf {
-                offset: counting.pos,
-                error,
-            }
+        crate::protobuf::decode(body, "MetricPayload").map_err(|e| SeriesV2Error::Protobuf {
+            offset: e.offset,
+            error: e.error,
         })
     }
 
@@ -330,6 +303,7 @@ impl From<JsonMetricPayload> for MetricPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     fn series(metric: &str, kind: MetricType) -> MetricSeries {
         MetricSeries {
