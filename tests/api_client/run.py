@@ -214,7 +214,8 @@ def test_submit_and_query(dw):
 
 def test_submit_v2_and_query(dw):
     """v2 MetricsApi.submit_metrics as Datadog's own example body has it (type, points, a host
-    resource), plain and deflate-compressed; query_metrics reads the points back."""
+    resource, a unit), plain and deflate-compressed; query_metrics reads the points back and
+    get_metric_metadata the unit."""
     metric = "apiclient.%s.v2.load" % RUN
     host = "v2-%s" % HOSTNAME
     now = int(time.time()) // 60 * 60 - 240
@@ -235,6 +236,9 @@ def test_submit_v2_and_query(dw):
             got = query_points(c, query, now - 600, now + 600)
             return got if sum(len(p) for p in got.values()) == len(sent) else None
         got = until("the v2 points in query_metrics(%r)" % query, points, WAIT_S, every=0.5)
+        # The series' unit became the metric's metadata unit, as in Datadog.
+        meta = MetricsApi(c).get_metric_metadata(metric_name=metric)
+        check(meta.unit == "request", "get_metric_metadata unit after a v2 submit with unit 'request': %r" % meta.to_dict())
     scope = "run:%s,host:%s" % (RUN, host)  # the filter, then the group
     check(list(got) == [scope], "one series, %r; got scopes %r" % (scope, list(got)))
     check(got[scope] == [(float(t * 1000), v) for t, v in sent], "points %r, sent %r" % (got[scope], sent))

@@ -6,12 +6,18 @@
 //! Both are read into the same [`MetricPayload`] and turned into v1 [`Series`] by
 //! [`MetricPayload::into_series`], which checks the whole payload first: a payload with one bad
 //! series gives an error and no series. The resource of type `host` is the series' host; a
-//! `device` resource becomes a `device:<name>` tag, as Datadog's v1 `device` field does. The
-//! unit, `source_type_name` and origin metadata are read and checked but not kept.
+//! `device` resource becomes a `device:<name>` tag, as Datadog's v1 `device` field does.
+//! [`MetricPayload::into_series_and_units`] also gives each metric's unit (the first non-empty
+//! one per metric in the payload), which the server makes the metric's metadata unit when none
+//! is set, as Datadog does. `source_type_name` and origin metadata are read and checked but not
+//! kept.
 
 use serde::Deserialize;
 
 use crate::series::{MetricKind, Series};
+
+/// `(metric, unit)` pairs: the unit a payload gives each metric.
+pub type MetricUnits = Vec<(String, String)>;
 
 /// A batch of series, agent-payload's `MetricPayload`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -147,6 +153,25 @@ impl MetricPayload {
     /// Checks every series, then turns them into v1 series (the stored form). The first bad
     /// series is the error, and then nothing is returned.
     pub fn into_series(self) -> Result<Vec<Series>, SeriesV2Error> {
+        self.check()?;
+        Ok(self.series.into_iter().map(to_series).collect())
+    }
+
+    /// As [`MetricPayload::into_series`], and also each metric's unit: `(metric, unit)` for
+    /// the first series of each metric that names one, once per metric, in payload order.
+    pub fn into_series_and_units(self) -> Result<(Vec<Series>, MetricUnits), SeriesV2Error> {
+        self.check()?;
+        let mut units: MetricUnits = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.series {
+            if !s.unit.is_empty() && seen.insert(s.metric.as_str()) {
+                units.push((s.metric.clone(), s.unit.clone()));
+            }
+        }
+        Ok((self.series.into_iter().map(to_series).collect(), units))
+    }
+
+    fn check(&self) -> Result<(), SeriesV2Error> {
         for (index, s) in self.series.iter().enumerate() {
             if let Some(problem) = problem_of(s) {
                 return Err(SeriesV2Error::Series {
@@ -156,7 +181,7 @@ impl MetricPayload {
                 });
             }
         }
-        Ok(self.series.into_iter().map(to_series).collect())
+        Ok(())
     }
 }
 

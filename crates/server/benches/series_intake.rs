@@ -131,7 +131,7 @@ fn main() {
         let (json, proto) = bodies(shape, t0);
         assert_eq!(
             v1_series(&json).unwrap(),
-            v2_series(Some("application/x-protobuf"), &proto).unwrap()
+            v2_series(Some("application/x-protobuf"), &proto).unwrap().0
         );
         let zstd_size = |b: &[u8]| zstd::encode_all(b, 1).unwrap().len();
         println!(
@@ -146,7 +146,7 @@ fn main() {
             std::hint::black_box(v1_series(&json).unwrap());
         });
         let v2 = rate(seconds, points, |_| {
-            std::hint::black_box(v2_series(Some("application/x-protobuf"), &proto).unwrap());
+            std::hint::black_box(v2_series(Some("application/x-protobuf"), &proto).unwrap().0);
         });
         println!(
             "  decode + convert:  v1 JSON {v1:>12.0} points/s   v2 protobuf {v2:>12.0} points/s   ratio {:.2}x",
@@ -176,7 +176,7 @@ fn main() {
             })
         };
         let v1 = end_to_end(&|| v1_series(&json).unwrap());
-        let v2 = end_to_end(&|| v2_series(Some("application/x-protobuf"), &proto).unwrap());
+        let v2 = end_to_end(&|| v2_series(Some("application/x-protobuf"), &proto).unwrap().0);
         println!(
             "  end to end (SQLite): v1 JSON {v1:>10.0} points/s   v2 protobuf {v2:>12.0} points/s   ratio {:.2}x",
             v2 / v1

@@ -344,3 +344,72 @@ async fn a_payload_over_the_limit_is_a_413_and_stores_nothing() {
     assert_eq!(status, 413);
     assert!(s.store.metric_contexts("v2.big").unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_series_unit_becomes_the_metric_metadata_unit_unless_a_user_set_one() {
+    let s = common::start(LIMIT).await;
+    let t = minute_ago();
+    let metadata = |metric: &'static str| {
+        let url = format!("{}/api/v1/metrics/{metric}", s.base);
+        async move {
+            let response = common::client().get(url).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // Protobuf, as Agent 7 sends it: the unit "byte" is kept as the metadata unit.
+    let payload = MetricPayload {
+        series: vec![
+            agent_series("v2.unit.mem", MetricType::Gauge, &[(t, 1.0)], &["a:1"]),
+            MetricSeries {
+                unit: "kibibyte".into(),
+                ..agent_series("v2.unit.mem", MetricType::Gauge, &[(t, 2.0)], &["a:2"])
+            },
+            MetricSeries {
+                unit: String::new(),
+                ..agent_series("v2.unit.none", MetricType::Gauge, &[(t, 2.0)], &[])
+            },
+            MetricSeries {
+                unit: "not a unit!".into(),
+                ..agent_series("v2.unit.bad", MetricType::Gauge, &[(t, 2.0)], &[])
+            },
+        ],
+    };
+    let (status, _) = post(
+        &s,
+        "application/x-protobuf",
+        Some("zstd"),
+        zstd(&payload.encode_to_vec()),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        metadata("v2.unit.mem").await,
+        json!({"type": "gauge", "unit": "byte", "statsd_interval": 10})
+    );
+    assert_eq!(metadata("v2.unit.none").await.get("unit"), None);
+    assert_eq!(metadata("v2.unit.bad").await.get("unit"), None);
+
+    // The JSON form of Datadog's clients does the same.
+    let body = json!({"series": [{"metric": "v2.unit.json", "type": 3, "unit": "request",
+        "points": [{"timestamp": t, "value": 1.0}]}]});
+    let (status, _) = post(&s, "application/json", None, body.to_string().into_bytes()).await;
+    assert_eq!(status, 202);
+    assert_eq!(metadata("v2.unit.json").await["unit"], "request");
+
+    // A unit a user set with PUT wins over what later payloads say; the other fields stay.
+    let put = common::client()
+        .put(format!("{}/api/v1/metrics/v2.unit.mem", s.base))
+        .json(&json!({"unit": "megabyte", "description": "Memory in use"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200);
+    let (status, _) = post(&s, "application/x-protobuf", None, payload.encode_to_vec()).await;
+    assert_eq!(status, 202);
+    let now = metadata("v2.unit.mem").await;
+    assert_eq!(
+        (now["unit"].as_str(), now["description"].as_str()),
+        (Some("megabyte"), Some("Memory in use"))
+    );
+}

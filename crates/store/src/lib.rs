@@ -371,6 +371,18 @@ pub trait Store: Send + Sync + 'static {
     fn metric_metadata(&self, metric: &str) -> Result<Option<MetricMetadata>, StoreError>;
     /// Stores a metric's metadata whole, replacing what was set before.
     fn set_metric_metadata(&self, metric: &str, metadata: &MetricMetadata, now_ms: i64) -> Result<(), StoreError>;
+    /// Gives each `(metric, unit)` metric the unit when its metadata has none yet (a unit a
+    /// user set is kept): what a submitted series' unit does in Datadog.
+    fn set_metric_units_if_unset(&self, units: &[(String, String)], now_ms: i64) -> Result<(), StoreError> {
+        for (metric, unit) in units {
+            let mut metadata = self.metric_metadata(metric)?.unwrap_or_default();
+            if metadata.unit.is_none() {
+                metadata.unit = Some(unit.clone());
+                self.set_metric_metadata(metric, &metadata, now_ms)?;
+            }
+        }
+        Ok(())
+    }
     /// Makes everything written so far durable; called at shutdown.
     fn flush(&self) -> Result<(), StoreError>;
 }

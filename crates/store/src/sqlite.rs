@@ -721,6 +721,10 @@ impl Store for SqliteStore {
         sqlite_annotations::set_metric_metadata(&self.conn(), metric, metadata, now_ms)
     }
 
+    fn set_metric_units_if_unset(&self, units: &[(String, String)], now_ms: i64) -> Result<(), StoreError> {
+        sqlite_annotations::set_units_if_unset(&mut self.conn(), units, now_ms)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.conn()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

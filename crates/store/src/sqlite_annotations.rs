@@ -104,3 +104,33 @@ pub fn set_metric_metadata(
     )?;
     Ok(())
 }
+
+/// Sets each metric's `unit` where its metadata has none, in one transaction, so that a unit a
+/// user sets at the same time is never overwritten.
+pub fn set_units_if_unset(conn: &mut Connection, units: &[(String, String)], now_ms: i64) -> Result<(), StoreError> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut read = tx.prepare_cached("SELECT metadata FROM metric_metadata WHERE metric = ?1")?;
+        let mut write = tx.prepare_cached(
+            "INSERT INTO metric_metadata (metric, metadata, updated_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (metric) DO UPDATE SET metadata = excluded.metadata, updated_at_ms = excluded.updated_at_ms",
+        )?;
+        for (metric, unit) in units {
+            let text: Option<String> = read.query_row([metric], |r| r.get(0)).optional()?;
+            let mut metadata: MetricMetadata = text
+                .map(|t| serde_json::from_str(&t).unwrap_or_default())
+                .unwrap_or_default();
+            if metadata.unit.is_some() {
+                continue;
+            }
+            metadata.unit = Some(unit.clone());
+            let text = serde_json::to_string(&metadata).expect("metadata serializes to JSON");
+            write.execute(params![metric, text, now_ms])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use dogwatch_model::series_v2::{JsonMetricPayload, MetricPayload};
+use dogwatch_model::series_v2::{JsonMetricPayload, MetricPayload, MetricUnits};
 use dogwatch_model::{CheckRun, Event, Series, SeriesPayload, SketchPayload};
 use dogwatch_store::{Records, SketchSeries};
 use prost::Message;
@@ -116,21 +116,32 @@ pub fn v1_series(body: &[u8]) -> Result<Vec<Series>, ApiError> {
 
 /// `POST /api/v2/series`: a `MetricPayload` protobuf (Datadog Agent 7) or Datadog's v2 JSON
 /// (its API clients), stored as v1 series are; answered 202 `{"errors": []}` as Datadog does.
+/// A series' unit becomes its metric's metadata unit when none is set yet (once per metric per
+/// payload; a unit set with `PUT /api/v1/metrics/{name}` is kept).
 pub async fn series_v2(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let series = v2_series(content_type, &body_bytes(body)?)?;
+    let (series, units) = v2_series(content_type, &body_bytes(body)?)?;
     let (status, _) = store(&state, &headers, Records::Series(series)).await?;
+    if !units.is_empty() {
+        let now = now_ms();
+        let set = crate::http::on_store(&state, move |store| store.set_metric_units_if_unset(&units, now)).await?;
+        if let Err(e) = set {
+            // The points are stored; a unit that could not be kept is not worth a retry.
+            tracing::warn!(error = %e, "Cannot keep the units of a /api/v2/series payload.");
+        }
+    }
     Ok((status, Json(json!({ "errors": [] }))))
 }
 
 /// Reads and checks a `/api/v2/series` body into the stored form: JSON when `content_type`
 /// says JSON (or, without one, when the body starts with `{`), else a `MetricPayload`
-/// protobuf.
-pub fn v2_series(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Series>, ApiError> {
+/// protobuf. Also gives `(metric, unit)` once per metric that names a unit; a unit that is not
+/// a unit name (letters, digits, `_`, at most 64 bytes) is left out.
+pub fn v2_series(content_type: Option<&str>, body: &[u8]) -> Result<(Vec<Series>, MetricUnits), ApiError> {
     let json = match content_type {
         Some(t) if t.contains("json") => true,
         Some(t) if t.contains("protobuf") => false,
@@ -141,7 +152,11 @@ pub fn v2_series(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Series>,
     } else {
         MetricPayload::decode_protobuf(body).map_err(|e| ApiError::bad_request(e.to_string()))?
     };
-    payload.into_series().map_err(|e| ApiError::bad_request(e.to_string()))
+    let (series, mut units) = payload
+        .into_series_and_units()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    units.retain(|(_, unit)| unit.len() <= 64 && unit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    Ok((series, units))
 }
 
 /// `POST /api/v1/check_run`: service check runs.
