@@ -16,6 +16,13 @@ pub const STATS_PAYLOAD_CONTENT_TYPE: &str = "application/msgpack";
 pub const TRACE_ID_HIGH_KEY: &str = "_dd.p.tid";
 /// The metric that marks a span as top-level (a service's entry span).
 pub const TOP_LEVEL_KEY: &str = "_top_level";
+/// The metric tracers set on top-level spans (Datadog's trace agent reads it as
+/// [`TOP_LEVEL_KEY`]).
+pub const TRACER_TOP_LEVEL_KEY: &str = "_dd.top_level";
+/// The meta key of a trace's origin (e.g. `synthetics`), a chunk's `origin`.
+pub const ORIGIN_KEY: &str = "_dd.origin";
+/// A chunk's `priority` when none was decided (Datadog's trace agent's `PriorityNone`).
+pub const PRIORITY_NOT_SET: i32 = -128;
 /// The metric that asks for stats on a span that is not top-level.
 pub const MEASURED_KEY: &str = "_dd.measured";
 /// The root span's sampling priority metric.
@@ -39,9 +46,11 @@ pub fn trace_id_high(span: &pb::Span) -> u64 {
         .unwrap_or(0)
 }
 
-/// Whether a span is top-level (`_top_level` = 1).
+/// Whether a span is top-level (`_top_level` = 1, or the tracer's `_dd.top_level` = 1).
 pub fn is_top_level(span: &pb::Span) -> bool {
-    span.metrics.get(TOP_LEVEL_KEY).is_some_and(|v| *v == 1.0)
+    [TOP_LEVEL_KEY, TRACER_TOP_LEVEL_KEY]
+        .iter()
+        .any(|key| span.metrics.get(*key).is_some_and(|v| *v == 1.0))
 }
 
 /// Whether a span asks for stats (`_dd.measured` = 1).
