@@ -16,6 +16,9 @@ pub const HOST_METADATA: &str = "/intake/";
 /// Live process payloads (Datadog's process intake path); the answer says whether anyone is
 /// watching.
 pub const PROCESS_COLLECTOR: &str = "/api/v1/collector";
+/// Container payloads of the stock Datadog process agent (`CollectorContainer`,
+/// `CollectorContainerRealTime`); the server takes every process message on either path.
+pub const PROCESS_CONTAINER: &str = "/api/v1/container";
 /// APM traces: an `AgentPayload` protobuf (Datadog's trace intake path).
 pub const TRACES_V02: &str = "/api/v0.2/traces";
 /// APM stats: a `StatsPayload` in msgpack (Datadog's stats intake path).

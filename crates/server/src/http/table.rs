@@ -15,6 +15,10 @@ pub fn routes() -> Vec<Route> {
             endpoints::PROCESS_COLLECTOR,
             post(crate::processes::intake::process_collector),
         ),
+        Route::intake(
+            endpoints::PROCESS_CONTAINER,
+            post(crate::processes::intake::process_collector),
+        ),
         Route::intake(endpoints::TRACES_V02, post(crate::apm::intake::traces)),
         Route::intake(endpoints::STATS_V02, post(crate::apm::intake::stats)),
     ];

@@ -162,6 +162,16 @@ pub struct LiveProcesses {
 impl LiveProcesses {
     /// Takes one validated chunk.
     pub fn apply(&self, payload: ProcessPayload, received_at_ms: i64) -> Applied {
+        self.apply_chunk(payload, received_at_ms, true)
+    }
+
+    /// Takes one validated chunk that carries no index (a stock Datadog process agent's
+    /// `CollectorProc` says only its run's size): it fills the run's first missing chunk.
+    pub fn apply_unnumbered(&self, payload: ProcessPayload, received_at_ms: i64) -> Applied {
+        self.apply_chunk(payload, received_at_ms, false)
+    }
+
+    fn apply_chunk(&self, payload: ProcessPayload, received_at_ms: i64, numbered: bool) -> Applied {
         let mut hosts = self.hosts.lock().expect("live lock");
         let state = hosts.entry(payload.host.hostname.clone()).or_default();
         if state
@@ -180,6 +190,14 @@ impl LiveProcesses {
                 run_id: payload.run_id,
                 chunks: vec![None; count],
             }),
+        };
+        let index = if numbered {
+            index
+        } else {
+            match pending.chunks.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => return Applied::Outdated,
+            }
         };
         pending.chunks[index] = Some(payload.processes);
         if pending.chunks.iter().any(Option::is_none) {
@@ -209,6 +227,34 @@ impl LiveProcesses {
         }
         state.snapshot = Some(snapshot);
         Applied::Completed
+    }
+
+    /// Changes `hostname`'s snapshot in place of a new run (real-time stats, container tags):
+    /// `change` edits a copy of its processes and run, and the result replaces the snapshot
+    /// unless another run replaced it meanwhile. False when the host has no snapshot.
+    pub fn update(&self, hostname: &str, change: impl FnOnce(&mut Vec<ProcessRecord>, &mut RunInfo)) -> bool {
+        let Some(current) = self.snapshot(hostname) else {
+            return false;
+        };
+        let mut processes = current.processes.clone();
+        let mut run = RunInfo {
+            run_id: current.run_id,
+            collected_at_ms: current.collected_at_ms,
+            received_at_ms: current.received_at_ms,
+            interval_s: current.interval_s,
+            realtime: current.realtime,
+        };
+        change(&mut processes, &mut run);
+        // Indexing takes a while for a big host: do it without holding every host's lock.
+        let snapshot = Arc::new(Snapshot::new(current.host.clone(), run, processes));
+        let mut hosts = self.hosts.lock().expect("live lock");
+        match hosts.get_mut(hostname) {
+            Some(state) if state.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &current)) => {
+                state.snapshot = Some(snapshot);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The latest snapshot of `hostname`.
