@@ -410,6 +410,22 @@ mod tests {
     }
 
     #[test]
+    fn unnumbered_chunks_fill_their_run_in_arrival_order_and_updates_replace_in_place() {
+        let live = LiveProcesses::default();
+        assert_eq!(live.apply_unnumbered(chunk("a", 3, 0, 2, &[1]), 0), Applied::Pending);
+        assert_eq!(live.apply_unnumbered(chunk("a", 3, 0, 2, &[2]), 0), Applied::Completed);
+        let before = live.snapshot("a").unwrap();
+        assert_eq!(before.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(live.update("a", |processes, run| {
+            processes[1].rss = 7;
+            run.realtime = true;
+        }));
+        let after = live.snapshot("a").unwrap();
+        assert_eq!((after.run_id, after.processes[1].rss, after.realtime), (3, 7, true));
+        assert!(!live.update("nobody", |_, _| {}), "no snapshot, nothing to update");
+    }
+
+    #[test]
     fn older_runs_are_ignored_unless_the_snapshot_is_stale() {
         let live = LiveProcesses::default();
         live.apply(chunk("a", 5, 0, 1, &[1]), 0);
