@@ -15,16 +15,21 @@ pub struct HostMetadata {
     /// The operating system, e.g. `linux`.
     #[serde(default)]
     pub os: String,
-    /// Host tags by origin; dogwatch agents put configured tags under `system`.
-    #[serde(rename = "host-tags", default)]
+    /// Host tags by origin; dogwatch agents put configured tags under `system`. `null` reads
+    /// as none.
+    #[serde(rename = "host-tags", default, deserialize_with = "null_as_default")]
     pub host_tags: HostTags,
-    /// Details about the host and how its name was found.
-    #[serde(default)]
+    /// Details about the host and how its name was found; `null` reads as none.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub meta: HostMeta,
     /// The agent's check instances and their last status, as Datadog's `agent_checks`
     /// metadata lists them; absent when the payload does not carry them.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "agent_check_rows")]
     pub agent_checks: Option<Vec<AgentCheck>>,
+}
+
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One check instance's status. In host metadata it crosses the wire as Datadog's
@@ -42,9 +47,14 @@ pub struct AgentCheck {
     pub error: String,
 }
 
-/// `agent_checks` as Datadog's rows.
+/// `agent_checks` as Datadog's rows. Reading takes the rows Datadog Agent 7 writes:
+/// `[name, name, instance id, status, error, ""]`, with a `WARNING` row's warnings as an array
+/// (joined with `; `), and the five-item rows of checks that failed to load
+/// (`[name, name, "initialization", "ERROR", error]`).
 mod agent_check_rows {
+    use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
 
     use super::{AgentCheck, AgentCheckRow};
 
@@ -54,25 +64,49 @@ mod agent_check_rows {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AgentCheck>>, D::Error> {
-        let rows: Option<Vec<AgentCheckRow>> = Option::deserialize(d)?;
-        Ok(rows.map(|r| r.into_iter().map(Into::into).collect()))
+        let rows: Option<Vec<Vec<Value>>> = Option::deserialize(d)?;
+        let Some(rows) = rows else { return Ok(None) };
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, row)| row_of(&row).map_err(|e| D::Error::custom(format!("agent_checks[{i}]: {e}"))))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn text(row: &[Value], at: usize, what: &str) -> Result<String, String> {
+        match row.get(at) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(format!("item {at} ({what}) must be a string, not {other}")),
+            None => Err(format!(
+                "has {} items; a check row has at least 4 (name, name, instance id, status)",
+                row.len()
+            )),
+        }
+    }
+
+    fn row_of(row: &[Value]) -> Result<AgentCheck, String> {
+        let error = match row.get(4) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Some(other) => other.to_string(),
+        };
+        Ok(AgentCheck {
+            check: text(row, 0, "check name")?,
+            instance_id: text(row, 2, "instance id")?,
+            status: text(row, 3, "status")?,
+            error,
+        })
     }
 }
 
 /// The wire form of [`AgentCheck`].
 #[derive(Serialize, Deserialize)]
 struct AgentCheckRow(String, String, String, String, String, serde_json::Value);
-
-impl From<AgentCheckRow> for AgentCheck {
-    fn from(row: AgentCheckRow) -> Self {
-        AgentCheck {
-            check: row.0,
-            instance_id: row.2,
-            status: row.3,
-            error: row.4,
-        }
-    }
-}
 
 impl From<AgentCheck> for AgentCheckRow {
     fn from(c: AgentCheck) -> Self {
@@ -90,8 +124,9 @@ impl From<AgentCheck> for AgentCheckRow {
 /// Host tags grouped by where they came from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostTags {
-    /// Tags from the agent's configuration (`tags`, `DD_TAGS`, Heroku dyno tags).
-    #[serde(default)]
+    /// Tags from the agent's configuration (`tags`, `DD_TAGS`, Heroku dyno tags); `null`
+    /// (what Go writes for none) reads as none.
+    #[serde(default, deserialize_with = "crate::null_as_empty")]
     pub system: Vec<String>,
 }
 

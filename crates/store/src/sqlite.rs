@@ -212,12 +212,18 @@ fn write_check_runs(tx: &Transaction<'_>, runs: &[CheckRun], received_at_ms: i64
     Ok(())
 }
 
+/// Stores a host's metadata. A payload without `os` is one of the partial ones Datadog Agent 7
+/// also posts to `/intake/` (its `agent_checks` payload: common fields, `meta`, the checks):
+/// it keeps the os, tags and hostname provider a full host payload gave.
 fn write_host_metadata(tx: &Transaction<'_>, meta: &HostMetadata, received_at_ms: i64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO hosts (hostname, agent_version, os, tags, hostname_provider, first_seen_ms, last_seen_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-         ON CONFLICT (hostname) DO UPDATE SET agent_version = excluded.agent_version, os = excluded.os,
-             tags = excluded.tags, hostname_provider = excluded.hostname_provider,
+         ON CONFLICT (hostname) DO UPDATE SET
+             agent_version = CASE WHEN excluded.agent_version != '' THEN excluded.agent_version ELSE agent_version END,
+             os = CASE WHEN excluded.os != '' THEN excluded.os ELSE os END,
+             tags = CASE WHEN excluded.os != '' THEN excluded.tags ELSE tags END,
+             hostname_provider = CASE WHEN excluded.os != '' THEN excluded.hostname_provider ELSE hostname_provider END,
              last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
         params![
             meta.internal_hostname,
