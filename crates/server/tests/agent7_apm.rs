@@ -4,7 +4,7 @@
 //! Traces: an `AgentPayload` built with libdd-trace-protobuf's structs the way Agent 7 fills
 //! them (tracer payloads with container, language and tracer fields; chunks with priority,
 //! origin and `_dd.p.dm`; spans with `_sampling_priority_v1`, `_dd.top_level`, `_top_level`,
-//! `_dd.agent_psr`; payload tags such as `_dd.apm_mode`), protobuf, gzip-compressed, with the
+//! `_dd.agent_psr`; payload tags such as `_dd.apm_mode`), protobuf, gzip- or zstd-compressed, with the
 //! agent's headers; read back through the trace and span search APIs with those tags kept.
 //!
 //! Stats: a `StatsPayload` written as the Go agent's `msgp` code writes it (field names as
@@ -246,6 +246,32 @@ async fn agent7_traces_gzip_protobuf_are_stored_with_their_dd_tags() {
     assert_eq!(status, 202);
     let (_, trace) = get(&s, "/api/ui/apm/traces/77").await;
     assert_eq!(trace["spans"][0]["top_level"], true, "{trace}");
+
+    // Agent 7 with zstd compression for traces (`Content-Encoding: zstd`).
+    let mut zstd_payload = agent7_payload(start);
+    for span in &mut zstd_payload.tracer_payloads[0].chunks[0].spans {
+        span.trace_id = 78;
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v0.2/traces", s.base))
+        .header("DD-API-KEY", common::KEY)
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "zstd")
+        .header("X-Datadog-Reported-Languages", "python")
+        .body(zstd::encode_all(zstd_payload.encode_to_vec().as_slice(), 1).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let (_, trace) = get(&s, "/api/ui/apm/traces/78").await;
+    assert_eq!(trace["span_count"], 2, "{trace}");
+    let root = trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["span_id"] == "101")
+        .unwrap();
+    assert_eq!(root["meta"]["_dd.apm_mode"], "edge");
 }
 
 /// A msgpack value written in the order and shape Go's `msgp` code writes it.
