@@ -359,41 +359,38 @@ fn add_error(confd: &mut ConfdContents, name: &str, message: String) {
         .or_insert(message);
 }
 
-/// The instances generated from Heroku variables with their passwords masked, for
-/// `dogwatch config`: `(check, source, instance)`.
-pub fn masked_generated_instances(env: &Environment) -> Vec<(String, String, Value)> {
-    let generated = database_configs(env);
-    let mut out = Vec::new();
-    for config in generated.configs {
-        let source = config
-            .file
-            .as_ref()
-            .map(|f| f.display().to_string())
-            .unwrap_or_default();
-        let sources: Vec<&str> = source.trim_start_matches("heroku:").split(',').collect();
-        for (i, mut instance) in config.instances.into_iter().enumerate() {
-            if let Some(map) = instance.as_object_mut()
-                && let Some(password) = map.get_mut("password")
-            {
-                *password = json!("********");
+impl GeneratedConfigs {
+    /// The instances with their passwords masked, for `dogwatch config`:
+    /// `(check, variable, instance)`.
+    pub fn masked_instances(&self) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for config in &self.configs {
+            let source = config
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            let variables: Vec<&str> = source.trim_start_matches("heroku:").split(',').collect();
+            for (i, instance) in config.instances.iter().enumerate() {
+                let mut instance = instance.clone();
+                if let Some(password) = instance.as_object_mut().and_then(|m| m.get_mut("password")) {
+                    *password = json!("********");
+                }
+                let variable = variables.get(i).copied().unwrap_or("").to_string();
+                out.push((config.name.clone(), variable, instance));
             }
-            out.push((
-                config.name.clone(),
-                sources.get(i).copied().unwrap_or("").to_string(),
-                instance,
-            ));
         }
+        out
     }
-    out
-}
 
-/// The warnings about unusable database variables, by check.
-pub fn generated_warnings(env: &Environment) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (check, warning) in database_configs(env).warnings {
-        out.entry(check).or_default().push(warning);
+    /// The warnings about unusable database variables, by check.
+    pub fn warnings_by_check(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (check, warning) in &self.warnings {
+            out.entry(check.clone()).or_default().push(warning.clone());
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -519,7 +516,7 @@ mod tests {
             .map(|i| &i["host"])
             .collect();
         assert_eq!(hosts, [&json!("extra"), &json!("127.0.0.1")]);
-        let shown = masked_generated_instances(&env);
+        let shown = database_configs(&env).masked_instances();
         assert_eq!(shown[0].0, "redisdb");
         assert_eq!(shown[0].1, "$REDIS_URL");
         assert_eq!(shown[0].2["password"], "********");

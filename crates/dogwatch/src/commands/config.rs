@@ -32,7 +32,9 @@ pub fn run(args: ConfigArgs) -> Result<()> {
                 json!({"hostname": null, "hostname_provider": null, "host_tags": null, "hostname_error": e.to_string()})
             }
         };
-        let generated: Vec<Value> = heroku::masked_generated_instances(&env)
+        let heroku_configs = heroku::database_configs(&env);
+        let generated: Vec<Value> = heroku_configs
+            .masked_instances()
             .into_iter()
             .map(|(check, source, instance)| json!({"check": check, "source": source, "instance": instance}))
             .collect();
@@ -41,7 +43,7 @@ pub fn run(args: ConfigArgs) -> Result<()> {
             "settings": settings,
             "warnings": loaded.warnings,
             "heroku_generated_instances": generated,
-            "heroku_warnings": heroku::generated_warnings(&env),
+            "heroku_warnings": heroku_configs.warnings_by_check(),
         });
         out.as_object_mut()
             .expect("an object")
@@ -95,8 +97,9 @@ pub fn run(args: ConfigArgs) -> Result<()> {
 /// The check instances Heroku's variables generate (`DD_ENABLE_HEROKU_REDIS`, …), with
 /// passwords masked, and the variables that cannot be used.
 fn print_heroku_instances(env: &dogwatch_agent::config::Environment) {
-    let generated = heroku::masked_generated_instances(env);
-    let warnings = heroku::generated_warnings(env);
+    let configs = heroku::database_configs(env);
+    let generated = configs.masked_instances();
+    let warnings = configs.warnings_by_check();
     if generated.is_empty() && warnings.is_empty() {
         return;
     }
